@@ -1,0 +1,163 @@
+"""The softmax gate and the weighted softmax regression that fits it.
+
+The gate is ``pi_k(x) = exp(x^T w_k) / sum_j exp(x^T w_j)`` with expert 0 as the reference
+(``w_0 = 0``). Its M-step maximises ``sum_{i,k} r_ik log pi_k(x_i; w)`` minus an optional
+L2 penalty: a multinomial logistic regression whose soft labels are the responsibilities. The
+multinomial (C-class softmax) experts solve the same problem with one-hot labels and the
+responsibilities as sample weights, so :func:`fit_weighted_softmax` serves both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from moe_lib._math import logsumexp
+from moe_lib._newton import SolveInfo, newton_cg_maximize, newton_maximize
+
+#: Above this many free coefficients the softmax solver switches from full Newton (Hessian formed,
+#: Cholesky) to Newton-CG with Hessian-vector products.
+MAX_NEWTON_DIM = 400
+
+
+def log_softmax_ref(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Log-probabilities of a softmax model with linear scores.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+        Design matrix (intercept column included when wanted).
+    coef : ndarray of shape (C, p)
+        Coefficients; row 0 is the reference class and is normally all zeros.
+
+    Returns
+    -------
+    ndarray of shape (n, C)
+        ``log P(class c | x_i)``, computed with log-sum-exp.
+    """
+    eta = X @ coef.T
+    return eta - logsumexp(eta, axis=1, keepdims=True)
+
+
+def gate_log_proba(gate_X: np.ndarray, gate_coef: np.ndarray) -> np.ndarray:
+    """Log mixing weights ``log pi_k(x_i)``, shape (n, K); a design with 0 columns gives 1/K."""
+    return log_softmax_ref(gate_X, gate_coef)
+
+
+def softmax_penalized_objective(
+    X: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    coef: np.ndarray,
+    alpha: float,
+    penalty_mask: np.ndarray,
+) -> float:
+    """The M-step target ``sum_i w_i sum_c T_ic log P_ic - alpha/2 sum_{c,j} mask_j coef_cj^2``."""
+    fit = np.sum(weights[:, None] * targets * log_softmax_ref(X, coef))
+    return float(fit - 0.5 * alpha * np.sum(penalty_mask * coef**2))
+
+
+def fit_weighted_softmax(
+    X: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    coef_init: np.ndarray,
+    *,
+    alpha: float = 0.0,
+    penalty_mask: np.ndarray | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, SolveInfo]:
+    """Weighted, soft-label, L2-penalised softmax regression with a reference class.
+
+    Maximises ``sum_i w_i sum_c T_ic log P_ic - alpha/2 * ||mask * coef||^2`` over ``coef`` with row
+    0 fixed at zero, where ``P_i = softmax(coef @ x_i)``. Solved by Newton with step halving (or
+    Newton-CG above :data:`MAX_NEWTON_DIM` free coefficients) until the largest gradient entry,
+    divided by the total weight, is at most ``tol``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    targets : ndarray of shape (n, C)
+        Non-negative soft labels (rows usually sum to 1).
+    weights : ndarray of shape (n,)
+        Non-negative sample weights with a positive sum.
+    coef_init : ndarray of shape (C, p)
+        Warm start; its row 0 is ignored (the reference row is zero).
+    alpha : float
+        L2 penalty strength on the masked coefficients (>= 0).
+    penalty_mask : ndarray of shape (p,), optional
+        1 for penalised columns, 0 for unpenalised ones (the intercept). Default: all penalised.
+    tol : float
+        Gradient tolerance per unit weight.
+    max_iter : int
+        Bound on Newton iterations.
+
+    Returns
+    -------
+    coef : ndarray of shape (C, p)
+        Row 0 is zero.
+    info : SolveInfo
+    """
+    n, p = X.shape
+    C = targets.shape[1]
+    mask = np.ones(p) if penalty_mask is None else np.asarray(penalty_mask, dtype=float)
+    wsum = float(np.sum(weights))
+    if not wsum > 0:
+        raise ValueError("weights must have a positive sum to fit a softmax regression")
+    scale = 1.0 / wsum
+    weighted_targets = weights[:, None] * targets
+    row_weight = weights * targets.sum(axis=1)
+    m = (C - 1) * p
+
+    def full(v: np.ndarray) -> np.ndarray:
+        return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)])
+
+    def probs_and_value(v: np.ndarray) -> tuple[np.ndarray, float]:
+        coef = full(v)
+        eta = X @ coef.T
+        lse = logsumexp(eta, axis=1)
+        value = np.sum(weighted_targets * eta) - row_weight @ lse
+        value -= 0.5 * alpha * np.sum(mask * coef**2)
+        return np.exp(eta - lse[:, None]), float(value) * scale
+
+    def gradient_from(v: np.ndarray, P: np.ndarray) -> np.ndarray:
+        B = v.reshape(C - 1, p)
+        G = (weighted_targets[:, 1:] - row_weight[:, None] * P[:, 1:]).T @ X - alpha * mask * B
+        return G.ravel() * scale
+
+    def fun(v: np.ndarray) -> float:
+        return probs_and_value(v)[1]
+
+    def grad(v: np.ndarray) -> np.ndarray:
+        return gradient_from(v, probs_and_value(v)[0])
+
+    def fun_grad(v: np.ndarray) -> tuple[float, np.ndarray]:
+        P, value = probs_and_value(v)
+        return value, gradient_from(v, P)
+
+    def hess(v: np.ndarray) -> np.ndarray:
+        P = probs_and_value(v)[0][:, 1:]
+        neg_h = np.zeros((C - 1, p, C - 1, p))
+        for c in range(C - 1):
+            for d in range(c, C - 1):
+                a = row_weight * (P[:, c] * ((c == d) - P[:, d]))
+                block = (X * a[:, None]).T @ X
+                neg_h[c, :, d, :] = block
+                neg_h[d, :, c, :] = block.T
+        neg_h = neg_h.reshape(m, m)
+        neg_h[np.diag_indices(m)] += alpha * np.tile(mask, C - 1)
+        return -neg_h * scale
+
+    def hessp(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+        P = probs_and_value(v)[0][:, 1:]
+        U = u.reshape(C - 1, p)
+        XU = X @ U.T
+        HU = row_weight[:, None] * (P * XU - P * np.sum(P * XU, axis=1, keepdims=True))
+        return -(HU.T @ X + alpha * mask * U).ravel() * scale
+
+    v0 = np.asarray(coef_init, dtype=float)[1:].ravel()
+    if m <= MAX_NEWTON_DIM:
+        v, info = newton_maximize(fun, grad, hess, v0, tol=tol, max_iter=max_iter)
+    else:
+        v, info = newton_cg_maximize(fun_grad, hessp, v0, tol=tol, max_iter=max_iter)
+    return full(v), info
