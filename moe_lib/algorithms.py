@@ -310,6 +310,34 @@ def separation_messages(
     return msgs
 
 
+#: Log-odds beyond which a fitted probability is 0 or 1 to within ~1e-22: a gate or expert whose
+#: scores reach it in a fit that did not converge is drifting towards infinite coefficients.
+SATURATION_LOGODDS = 50.0
+
+
+def saturation_messages(family: ExpertFamily, data: MoEData, params: MoEParams) -> list[str]:
+    """Describe gate or expert scores so large that the coefficients look like they diverge."""
+    msgs = []
+    if data.gate_X.shape[1]:
+        scores = data.gate_X @ params.gate.T
+        spread = float(np.max(np.max(scores, axis=1) - np.min(scores, axis=1)))
+        if spread > SATURATION_LOGODDS:
+            msgs.append(
+                f"the gate's log-odds reach {spread:.3g}: its coefficients appear to diverge (the "
+                "likelihood keeps rising as the gate becomes a hard switch, so no finite maximum "
+                "exists); use alpha > 0"
+            )
+    if family.penalized:
+        coef = params.coef
+        eta = np.einsum("ip,k...p->ik...", data.X, coef)
+        if float(np.max(np.abs(eta))) > SATURATION_LOGODDS:
+            msgs.append(
+                f"an expert's log-odds reach {float(np.max(np.abs(eta))):.3g}: its coefficients "
+                "appear to diverge (its data look separable); use alpha > 0"
+            )
+    return msgs
+
+
 def start_params(family: ExpertFamily, data: MoEData, n_experts: int) -> MoEParams:
     """Neutral warm start for a first M-step from responsibilities (zeros; unit variances)."""
     return MoEParams(
@@ -329,7 +357,7 @@ def run(
     alpha: float = 0.0,
     step_size: float | None = None,
     max_iter: int = 1000,
-    tol: float = 1e-8,
+    tol: float = 1e-10,
 ) -> FitResult:
     """Iterate one method from a start, recording the trace, with an honest stopping rule.
 
@@ -411,6 +439,8 @@ def run(
         )
     if alpha == 0:
         messages.extend(separation_messages(family, data, params, resp))
+        if not converged and not messages:
+            messages.extend(saturation_messages(family, data, params))
     return FitResult(params, np.array(lls), np.array(objs), len(lls), converged, resp, messages)
 
 
@@ -428,7 +458,7 @@ def fit_moe(
     alpha: float = 0.0,
     step_size: float | None = None,
     max_iter: int = 1000,
-    tol: float = 1e-8,
+    tol: float = 1e-10,
     n_init: int = 1,
     random_state: int | np.random.Generator | None = None,
     init_resp: np.ndarray | None = None,

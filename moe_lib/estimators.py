@@ -30,7 +30,7 @@ class _BaseMixtureOfExperts(BaseEstimator):
         algorithm: str = "em",
         step_size: float | None = None,
         max_iter: int = 1000,
-        tol: float = 1e-8,
+        tol: float = 1e-10,
         n_init: int = 1,
         random_state: int | np.random.Generator | None = None,
         fit_intercept: bool = True,
@@ -299,7 +299,7 @@ class MixtureOfLinearExperts(RegressorMixin, _BaseMixtureOfExperts):
         multiplier of the per-block steps (default 1).
     max_iter : int, default=1000
         Bound on iterations (M-steps).
-    tol : float, default=1e-8
+    tol : float, default=1e-10
         Stop when the last increase of the objective, and its Aitken extrapolation, are below
         ``tol * (1 + |objective|)`` (see :func:`moe_lib.algorithms.has_converged`).
     n_init : int, default=1

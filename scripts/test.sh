@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Run every test: lint (ruff), the library's tests (tests/) and every notebook under book/
+# through nbval (each notebook is re-executed and its fresh outputs compared with the stored ones).
+# Sets up .venv first (scripts/setup-env.sh). Extra arguments are passed to pytest,
+# e.g. `bash scripts/test.sh -x -k gating`.
+# Exit status: non-zero if ruff or pytest failed; a pytest run that collected no test is a failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+bash scripts/setup-env.sh
+
+PY="$ROOT/.venv/bin/python"
+
+# Reproducible numbers: one BLAS thread (fixed summation order), fixed hash seed.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+export PYTHONHASHSEED=0
+# MPLBACKEND is left UNSET on purpose: the notebook kernels that nbval starts inherit this
+# environment, and ipykernel selects its inline backend (which puts figures into the cell
+# outputs) only when MPLBACKEND is unset. With MPLBACKEND=Agg every figure disappears from the
+# fresh outputs and nbval fails on each plotting cell. The Python tests get the non-GUI Agg
+# backend anyway on a machine without a display (matplotlib's fallback); tests/conftest.py can
+# force it with matplotlib.use("Agg").
+unset MPLBACKEND
+# Use the platform's standard directories (silences a jupyter_core deprecation warning).
+export JUPYTER_PLATFORM_DIRS=1
+
+status=0
+
+echo "== ruff check ."
+if ! "$PY" -m ruff check .; then
+    echo "test.sh: ruff found problems" >&2
+    status=1
+fi
+
+echo "== pytest (tests/ and the notebooks in book/ via nbval)"
+pytest_rc=0
+"$PY" -m pytest tests book \
+    --nbval --nbval-current-env \
+    --nbval-sanitize-with book/nbval_sanitize.cfg \
+    -p no:cacheprovider \
+    -q "$@" || pytest_rc=$?
+
+if [[ $pytest_rc -eq 5 ]]; then
+    echo "test.sh: pytest collected no tests; that counts as a failure" >&2
+    pytest_rc=1
+fi
+if [[ $pytest_rc -ne 0 ]]; then
+    status=$pytest_rc
+fi
+
+exit "$status"
