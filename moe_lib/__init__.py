@@ -3,8 +3,13 @@
 The library behind the book *EM for Mixtures of Experts*, which verifies that one EM step for a
 mixture of experts is one step of mirror descent with unit step size (Fruytier, Mokhtari &
 Sanghavi, ICML 2025).
+
+Submodules: :mod:`moe_lib.mirror` (the mirror-descent view, computed independently of EM),
+:mod:`moe_lib.symmetric` (the paper's SymMoLinE and SymMoLogE), :mod:`moe_lib.symbolic` (SymPy
+checks; imported on demand because SymPy is slow to import), :mod:`moe_lib.datasets`.
 """
 
+from moe_lib import mirror, symmetric
 from moe_lib.algorithms import (
     ALGORITHMS,
     FitResult,
@@ -65,6 +70,7 @@ __all__ = [
     "log_likelihood",
     "m_step",
     "make_data",
+    "mirror",
     "objective",
     "objective_gradient",
     "penalty",
@@ -73,5 +79,6 @@ __all__ = [
     "responsibilities",
     "run",
     "sample",
+    "symmetric",
 ]
 __version__ = "0.1.0"
