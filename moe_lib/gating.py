@@ -148,8 +148,13 @@ def fit_weighted_softmax(
         neg_h[np.diag_indices(m)] += alpha * np.tile(mask, C - 1)
         return -neg_h * scale
 
+    cache: dict[str, np.ndarray] = {}
+
     def hessp(v: np.ndarray, u: np.ndarray) -> np.ndarray:
-        P = probs_and_value(v)[0][:, 1:]
+        # Newton-CG calls this many times at the same v: compute the probabilities once per v.
+        if "v" not in cache or not np.array_equal(cache["v"], v):
+            cache["v"], cache["P"] = v.copy(), probs_and_value(v)[0][:, 1:]
+        P = cache["P"]
         U = u.reshape(C - 1, p)
         XU = X @ U.T
         HU = row_weight[:, None] * (P * XU - P * np.sum(P * XU, axis=1, keepdims=True))
