@@ -311,7 +311,8 @@ def separation_messages(
 
 
 #: Log-odds beyond which a fitted probability is 0 or 1 to within ~1e-22: a gate or expert whose
-#: scores reach it in a fit that did not converge is drifting towards infinite coefficients.
+#: scores reach it is drifting towards infinite coefficients (also in a fit that "converged": under
+#: quasi-complete separation the log-likelihood has a finite supremum that it approaches).
 SATURATION_LOGODDS = 50.0
 
 
@@ -324,8 +325,8 @@ def saturation_messages(family: ExpertFamily, data: MoEData, params: MoEParams) 
         if spread > SATURATION_LOGODDS:
             msgs.append(
                 f"the gate's log-odds reach {spread:.3g}: its coefficients appear to diverge (the "
-                "likelihood keeps rising as the gate becomes a hard switch, so no finite maximum "
-                "exists); use alpha > 0"
+                "experts' data look separable by the gate: the likelihood keeps rising as the gate "
+                "becomes a hard switch, so no finite maximum exists); use alpha > 0"
             )
     if family.penalized:
         coef = params.coef
@@ -439,7 +440,9 @@ def run(
         )
     if alpha == 0:
         messages.extend(separation_messages(family, data, params, resp))
-        if not converged and not messages:
+        # Also when "converged": under quasi-complete separation the log-likelihood converges to
+        # a finite supremum while some coefficients run off to infinity.
+        if not messages:
             messages.extend(saturation_messages(family, data, params))
     return FitResult(params, np.array(lls), np.array(objs), len(lls), converged, resp, messages)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -19,6 +20,39 @@ from moe_lib.algorithms import ALGORITHMS, fit_moe
 from moe_lib.experts import ExpertFamily, LinearExperts, LogisticExperts, MultinomialExperts
 from moe_lib.gating import gate_log_proba
 from moe_lib.model import MoEData, MoEParams, e_step, joint_log_prob, make_data
+
+_RESHAPE_HINT = (
+    "Reshape your data either using array.reshape(-1, 1) if it has a single feature or "
+    "array.reshape(1, -1) if it contains a single sample."
+)
+
+
+def _check_2d(A, name: str) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``A`` is 2-dimensional (before sklearn's
+    own validation, whose messages for 1-D and 3-D input do not say which argument is wrong)."""
+    try:
+        ndim = A.ndim if hasattr(A, "ndim") else np.ndim(A)
+    except (TypeError, ValueError):  # ragged sequences: check_array reports them
+        return
+    if ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features), got a {ndim}-D "
+            "array." + (f" {_RESHAPE_HINT}" if ndim == 1 else "")
+        )
+
+
+def _check_lengths(X, y) -> None:
+    """Raise a ``ValueError`` naming X and y when their numbers of samples differ."""
+    if issparse(X):  # len() of a sparse matrix is ambiguous (dok: its number of entries)
+        return
+    try:
+        n_X, n_y = len(X), len(y)
+    except TypeError:  # sparse input, None, scalars: sklearn's validation reports them
+        return
+    if n_X != n_y:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: X has {n_X} rows but y has {n_y}"
+        )
 
 
 class _BaseMixtureOfExperts(BaseEstimator):
@@ -74,6 +108,16 @@ class _BaseMixtureOfExperts(BaseEstimator):
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
         if not isinstance(self.fit_intercept, bool | np.bool_):
             raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}")
+        rs = self.random_state
+        if not (
+            rs is None
+            or isinstance(rs, np.random.Generator | np.random.RandomState)
+            or (is_int(rs) and rs >= 0)
+        ):
+            raise ValueError(
+                "random_state must be None, an integer >= 0, a numpy Generator or a RandomState, "
+                f"got {rs!r}"
+            )
 
     def _rng(self):
         rs = self.random_state
@@ -85,6 +129,8 @@ class _BaseMixtureOfExperts(BaseEstimator):
         """Validate ``gate_X``; ``None`` means the gate uses ``X`` (only if it did at fit time)."""
         if fitting:
             self._gate_uses_X = gate_X is None
+        if gate_X is not None:
+            _check_2d(gate_X, "gate_X")
         if gate_X is None:
             if not self._gate_uses_X:
                 raise ValueError(
@@ -157,8 +203,20 @@ class _BaseMixtureOfExperts(BaseEstimator):
             init_params.sigma is None
             or init_params.sigma.shape != (K,)
             or np.any(~(init_params.sigma > 0))
+            or not np.all(np.isfinite(init_params.sigma))
         ):
-            raise ValueError(f"init_params.sigma must hold {K} positive standard deviations")
+            raise ValueError(f"init_params.sigma must hold {K} finite positive standard deviations")
+        if not (np.all(np.isfinite(init_params.gate)) and np.all(np.isfinite(init_params.coef))):
+            raise ValueError("init_params must hold finite gate and coef values")
+        if np.any(init_params.gate[0] != 0):
+            raise ValueError(
+                "init_params.gate row 0 must be zero: expert 0 is the gate's reference"
+            )
+        if init_params.coef.ndim == 3 and np.any(init_params.coef[:, 0, :] != 0):
+            raise ValueError(
+                "init_params.coef[:, 0, :] must be zero: class 0 is each multinomial expert's "
+                "reference"
+            )
         return init_params
 
     # ---------------------------------------------------------------- fitting
@@ -212,6 +270,7 @@ class _BaseMixtureOfExperts(BaseEstimator):
 
     def _data(self, X, y, gate_X, n_trials=None) -> MoEData:
         check_is_fitted(self, "params_")
+        _check_2d(X, "X")
         X = validate_data(self, X, reset=False, dtype=float)
         G = self._gate_array(X, gate_X, fitting=False)
         y = self._encode_y(y, X.shape[0])
@@ -220,6 +279,7 @@ class _BaseMixtureOfExperts(BaseEstimator):
 
     def _design(self, X, gate_X) -> tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self, "params_")
+        _check_2d(X, "X")
         X = validate_data(self, X, reset=False, dtype=float)
         G = self._gate_array(X, gate_X, fitting=False)
         data = make_data(X, np.zeros(X.shape[0]), G, fit_intercept=self.fit_intercept)
@@ -229,6 +289,8 @@ class _BaseMixtureOfExperts(BaseEstimator):
         y = np.asarray(y)
         if y.shape != (n,):
             raise ValueError(f"y must have shape ({n},), got {y.shape}")
+        if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity")
         return y
 
     def _trials(self, n_trials, n):
@@ -253,6 +315,7 @@ class _BaseMixtureOfExperts(BaseEstimator):
         """Mixing weights ``pi_k(g_i)``, shape (n, K), for gate covariates ``gate_X``."""
         check_is_fitted(self, "params_")
         n_in = self.n_features_in_ if self._gate_uses_X else self.n_gate_features_in_
+        _check_2d(gate_X, "gate_X")
         G = check_array(gate_X, dtype=float, ensure_min_features=0, input_name="gate_X")
         if G.shape[1] != n_in:
             raise ValueError(f"gate_X has {G.shape[1]} features, but the gate expects {n_in}")
@@ -303,7 +366,8 @@ class MixtureOfLinearExperts(RegressorMixin, _BaseMixtureOfExperts):
         Stop when the last increase of the objective, and its Aitken extrapolation, are below
         ``tol * (1 + |objective|)`` (see :func:`moe_lib.algorithms.has_converged`).
     n_init : int, default=1
-        Seeded random starts (random responsibilities); the best objective is kept.
+        Seeded random starts (random responsibilities); the best objective is kept. Ignored
+        when ``fit`` is given ``init_resp`` or ``init_params`` (one given start).
     random_state : int, numpy Generator or None
         Seed of the random starts.
     fit_intercept : bool, default=True
@@ -350,7 +414,11 @@ class MixtureOfLinearExperts(RegressorMixin, _BaseMixtureOfExperts):
             Start from these parameters (on the designs, intercept column first).
         """
         self._check_hyperparameters()
+        _check_2d(X, "X")
+        _check_lengths(X, y)
         X, y = validate_data(self, X, y, dtype=float, y_numeric=True)
+        if not np.isfinite(np.var(y)):
+            raise ValueError("y is too large in magnitude: its variance overflows; rescale y")
         G = self._gate_array(X, gate_X, fitting=True)
         family = LinearExperts()
         self._fit_family(family, X, y, G, None, init_resp, init_params)
@@ -390,13 +458,16 @@ class MixtureOfLogisticExperts(ClassifierMixin, _BaseMixtureOfExperts):
         X : array-like of shape (n, p)
         y : array-like of shape (n,)
             Class labels (2 classes: Bernoulli experts; >= 3: multinomial experts), or counts
-            ``0 <= y <= n_trials`` when ``n_trials`` is given.
+            ``0 <= y <= n_trials`` when ``n_trials`` is given (not all 0, nor all equal to
+            ``n_trials``: the binomial analogue of a single class).
         n_trials : int or array-like of shape (n,), optional
             Binomial trial counts.
         gate_X, init_resp, init_params :
             As in :meth:`MixtureOfLinearExperts.fit`.
         """
         self._check_hyperparameters()
+        _check_2d(X, "X")
+        _check_lengths(X, y)
         if n_trials is None:
             X, y = validate_data(self, X, y, dtype=float)
             check_classification_targets(y)
@@ -416,6 +487,13 @@ class MixtureOfLogisticExperts(ClassifierMixin, _BaseMixtureOfExperts):
             self.binomial_ = True
         G = self._gate_array(X, gate_X, fitting=True)
         y_enc, trials = family.check_y(y_enc, n_trials)
+        if trials is not None and (np.all(y_enc == 0) or np.all(y_enc == trials)):
+            raise ValueError(
+                "y has only one outcome: every count is "
+                + ("0" if np.all(y_enc == 0) else "equal to n_trials")
+                + ", so the success probability's maximum-likelihood estimate is 0 or 1 and the "
+                "logistic intercepts are infinite"
+            )
         self._fit_family(family, X, y_enc, G, trials, init_resp, init_params)
         return self
 
