@@ -262,3 +262,18 @@ def test_converged_runs_stop_near_the_limit(family_name, seed, tol):
     left = more.objective_history.max() - res.objective
     # Aitken's estimate is exact for geometric convergence; allow a factor for the rest.
     assert left <= 5 * tol * (1 + abs(res.objective))
+
+
+@pytest.mark.parametrize("family_name", FAMILY_NAMES)
+def test_em_never_decreases_penalised_objective_200_instances(family_name):
+    """Issue 8: at least 200 instances with alpha > 0 (50 per family, 4 families), seeded."""
+    penalties = (0.1, 1.0, 10.0)
+    for seed in range(50):
+        check_monotone(
+            family_name,
+            K=2 + seed % 3,
+            n=30 + (seed * 7) % 60,
+            d=1 + seed % 3,
+            alpha=penalties[seed % 3],
+            seed=10_000 + seed,
+        )
