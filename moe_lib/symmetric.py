@@ -766,19 +766,31 @@ def run_method(
 
 
 def align_sign(
-    w: np.ndarray, beta: np.ndarray, w_star: np.ndarray, beta_star: np.ndarray
+    w: np.ndarray,
+    beta: np.ndarray,
+    w_star: np.ndarray,
+    beta_star: np.ndarray,
+    kind: str = "linear",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Resolve the label swap ``(w, beta) ~ (-w, -beta)``: the representative closer to theta*.
+    """The representative of ``(w, beta)`` closest to theta* among the parameters with its law.
 
-    Distances are Euclidean in ``(w, beta)`` jointly; ties keep ``(w, beta)``.
+    Both models have the label swap ``(w, beta) ~ (-w, -beta)``. SymMoLogE has a second symmetry:
+    its observed law ``P(y=1|x) = (1 + tanh(x^T w / 2) tanh(x^T beta / 2)) / 2`` is symmetric in
+    ``w`` and ``beta``, so with ``kind="logistic"`` the four images ``(+-w, +-beta)`` and
+    ``(+-beta, +-w)`` are compared. Distances are Euclidean in ``(w, beta)`` jointly; ties keep
+    the first image.
 
     Returns
     -------
     w, beta : ndarray of shape (d,)
     """
+    _check_kind(kind)
     w, beta = _check_theta(w, beta)
     w_star = _vector(w_star, "w_star", w.shape[0])
     beta_star = _vector(beta_star, "beta_star", w.shape[0])
-    plus = np.sum((w - w_star) ** 2) + np.sum((beta - beta_star) ** 2)
-    minus = np.sum((w + w_star) ** 2) + np.sum((beta + beta_star) ** 2)
-    return (-w, -beta) if minus < plus else (w.copy(), beta.copy())
+    images = [(w, beta), (-w, -beta)]
+    if kind == "logistic":
+        images += [(beta, w), (-beta, -w)]
+    dist = [np.sum((a - w_star) ** 2) + np.sum((b - beta_star) ** 2) for a, b in images]
+    a, b = images[int(np.argmin(dist))]
+    return a.copy(), b.copy()

@@ -520,3 +520,31 @@ def test_divergent_gd_warns_and_pads_with_nan():
     with pytest.warns(RuntimeWarning, match="non-finite"), np.errstate(all="ignore"):
         path = S.run_method("linear", X, y, w, beta, "gd", 400, step=1e3)
     assert np.isnan(path.loss[-1]) and np.isfinite(path.loss[0])
+
+
+def test_logistic_swaps_gate_and_experts():
+    """SymMoLogE's observed law is symmetric in (w, beta): y is the XNOR of two logistic draws."""
+    rng = np.random.default_rng(5)
+    w, beta = rng.standard_normal(3), 2 * rng.standard_normal(3)
+    X, y, _ = S.sample("logistic", w, beta, 500, rng)
+    assert S.neg_loglik("logistic", X, y, w, beta) == pytest.approx(
+        S.neg_loglik("logistic", X, y, beta, w), rel=1e-13
+    )
+    # SymMoLinE has no such symmetry.
+    Xl, yl, _ = S.sample("linear", w, beta, 500, rng)
+    swapped = S.neg_loglik("linear", Xl, yl, beta, w)
+    assert abs(S.neg_loglik("linear", Xl, yl, w, beta) - swapped) > 1e-3
+
+
+def test_align_sign_resolves_all_images_for_logistic():
+    rng = np.random.default_rng(6)
+    w, beta = rng.standard_normal(4), rng.standard_normal(4)
+    noise = 1e-3 * rng.standard_normal((2, 4))
+    for a, b in [(w, beta), (-w, -beta), (beta, w), (-beta, -w)]:
+        got_w, got_beta = S.align_sign(a + noise[0], b + noise[1], w, beta, kind="logistic")
+        assert np.max(np.abs(got_w - w)) < 1e-2 and np.max(np.abs(got_beta - beta)) < 1e-2
+    # The linear model only identifies the sign flip: the swapped image stays swapped.
+    got_w, _ = S.align_sign(beta, w, w, beta, kind="linear")
+    assert np.allclose(np.abs(got_w), np.abs(beta))
+    with pytest.raises(ValueError, match="kind"):
+        S.align_sign(w, beta, w, beta, kind="poisson")
