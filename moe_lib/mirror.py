@@ -102,6 +102,10 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 #: Bound on the Newton polishing steps after the trust-region solve.
 _MAX_POLISH = 10
 
+#: A solution this many times larger than the start (in its largest free coordinate) means the
+#: mirror-descent subproblem had no minimiser and the solver ran away.
+_RUNAWAY = 1e8
+
 #: Gradient tolerance (per sample) of the trust-region phase of :func:`mirror_descent_step`.
 _ROUGH_TOL = 1e-8
 
@@ -1005,6 +1009,15 @@ def mirror_descent_step(
         v, g, gnorm = v + step, g_new, float(np.linalg.norm(g_new))
         n_polish += 1
     res.x, res.jac, res.n_polish, res.grad_norm = v, g, n_polish, gnorm
+    size = float(np.max(np.abs(v))) if np.all(np.isfinite(v)) else np.inf
+    if size > _RUNAWAY * (1.0 + float(np.max(np.abs(v0)))):
+        # An unbounded subproblem (e.g. step_size > 1 pushing the target moments outside their
+        # hull, or separable data with alpha = 0) sends the solver off to huge parameters.
+        raise ValueError(
+            f"the mirror-descent subproblem with step_size={step_size} appears to have no "
+            f"minimiser: its iterate ran off to a parameter of size {size:.3g} (the objective "
+            "decreases without bound along it)"
+        )
     if gnorm > 100 * tol:
         warnings.warn(
             f"mirror_descent_step stopped with a gradient of {gnorm:.2e} per sample "

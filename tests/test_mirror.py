@@ -7,6 +7,8 @@ moe_lib.model, direct KL divergences, finite differences and numerical quadratur
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -413,3 +415,26 @@ def test_invalid_inputs_raise_clear_errors():
     sym, sdata, sparams = make_instance("sym-linear", 14, n=20)
     with pytest.raises(ValueError, match="tied"):
         mirror.natural_parameters(sym, sdata, sparams.replace(coef=np.ones_like(sparams.coef)))
+
+
+def test_step_without_minimiser_raises():
+    """Over-relaxed step (step_size 1.9) whose expert subproblem is unbounded: a clear error."""
+    from moe_lib.experts import LinearExperts
+    from moe_lib.model import add_intercept
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((200, 1))
+    lin = LinearExperts()
+    true = MoEParams(np.array([[0.0, 0.0], [0.0, 1.0]]), np.array([[0.5, 1.0], [-0.5, -1.0]]),
+                     np.array([1.0, 1.0]))
+    y, _ = sample(lin, true, add_intercept(x), add_intercept(x), rng)
+    start = MoEParams(np.array([[0.0, 0.0], [0.3, 0.2]]), np.array([[1.0, 0.5], [-1.0, -0.5]]),
+                      np.array([1.5, 1.5]))
+    data = make_data(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="no minimiser"):
+            mirror.mirror_descent_step(lin, data, start, 0.0, step_size=1.9)
+        # The same start with a step that exists is fine.
+        ok = mirror.mirror_descent_step(lin, data, start, 0.0, step_size=1.5)
+    assert np.all(np.isfinite(ok.coef)) and np.max(np.abs(ok.coef)) < 1e3
