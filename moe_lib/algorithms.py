@@ -339,6 +339,30 @@ def saturation_messages(family: ExpertFamily, data: MoEData, params: MoEParams) 
     return msgs
 
 
+def identical_experts_message(params: MoEParams) -> list[str]:
+    """Describe the fixed point where every expert is the same and the gate is constant.
+
+    EM cannot leave it (the responsibilities equal the gate there), e.g. after uniform
+    ``init_resp``; the fit is then a single-expert model in disguise. :func:`run` reports it
+    when the fit both started and ended there.
+    """
+    coef, gate = params.coef, params.gate
+    scale = 1e-8 * (1.0 + float(np.max(np.abs(coef))))
+    same_experts = float(np.max(np.abs(coef - coef[:1]))) <= scale
+    if params.sigma is not None:
+        same_experts &= float(np.max(np.abs(params.sigma - params.sigma[0]))) <= scale
+    # A constant gate: only the intercept column (if any) may differ between experts.
+    slopes = gate[:, 1:] if gate.shape[1] > 1 else np.zeros((gate.shape[0], 0))
+    constant_gate = slopes.size == 0 or float(np.max(np.abs(slopes))) <= 1e-8
+    if same_experts and constant_gate:
+        return [
+            "all experts are identical and the gate is constant: EM is at a fixed point it "
+            "cannot leave (e.g. from uniform init_resp), and the fit is one expert in disguise; "
+            "start from random or asymmetric responsibilities"
+        ]
+    return []
+
+
 def start_params(family: ExpertFamily, data: MoEData, n_experts: int) -> MoEParams:
     """Neutral warm start for a first M-step from responsibilities (zeros; unit variances)."""
     return MoEParams(
@@ -394,9 +418,11 @@ def run(
     if init_resp is not None:
         params = start_params(family, data, init_resp.shape[1])
         resp = init_resp
+        symmetric_start = bool(np.all(np.abs(resp - resp[:, :1]) <= 1e-12))
     else:
         params = init_params
         resp, _ = e_step(family, data, params)
+        symmetric_start = bool(identical_experts_message(params))
     lls: list[float] = []
     objs: list[float] = []
     converged = False
@@ -438,6 +464,10 @@ def run(
             f"{worst:.2e} > tolerance: the last EM step is inexact"
             + ("; the data may be separable, use alpha > 0" if alpha == 0 else "")
         )
+    # Only a start on the symmetric fixed point is diagnosed: a fit from an asymmetric start that
+    # ends with identical experts has found a (degenerate) optimum, not a trap.
+    if symmetric_start:
+        messages.extend(identical_experts_message(params))
     if alpha == 0:
         messages.extend(separation_messages(family, data, params, resp))
         # Also when "converged": under quasi-complete separation the log-likelihood converges to

@@ -674,3 +674,14 @@ def test_gradient_algorithms_fit_and_improve(family, algorithm):
     )
     assert np.all(np.diff(obj) >= -1e-9 * (1 + np.abs(obj[1:])))
     assert est.loglik_ == pytest.approx(est.loglik(X, y), rel=1e-12)
+
+
+def test_uniform_init_resp_is_diagnosed_as_the_symmetric_fixed_point():
+    """Uniform responsibilities make every expert the same fit; EM cannot leave: say so."""
+    X, y = load_tonedata(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="all experts are identical"):
+        est = MixtureOfLinearExperts(n_experts=3).fit(X, y, init_resp=np.full((y.size, 3), 1 / 3))
+    assert np.allclose(est.coef_, est.coef_[0]) and np.allclose(est.gate_coef_, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MixtureOfLinearExperts(n_experts=2, random_state=0).fit(X, y)
