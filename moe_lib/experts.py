@@ -22,6 +22,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import numpy as np
+from scipy import linalg
+from scipy.linalg import lapack
 from scipy.special import expit, gammaln, log_expit
 
 from moe_lib._math import logsumexp
@@ -40,6 +42,48 @@ INNER_MAX_ITER = 100
 def softplus(u: np.ndarray) -> np.ndarray:
     """``log(1 + e^u)`` without overflow."""
     return -log_expit(-u)
+
+
+#: The weighted least-squares solves use Cholesky on the weighted Gram matrix (scaled to unit
+#: diagonal) when LAPACK's estimate of its condition number is at most this, and ``lstsq`` (SVD)
+#: otherwise. The two then agree to about ``1e-13`` relative (measured: ~cond x 1e-16), and the
+#: Gram matrix costs a fraction of ``lstsq`` (n = 1e5, p = 11: ~6x less).
+CHOLESKY_MAX_COND = 1e3
+
+
+def _weighted_lstsq(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``argmin_b sum_i w_i (y_i - x_i^T b)^2``, the minimum-norm solution if not unique.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    y : ndarray of shape (n,)
+    w : ndarray of shape (n,)
+        Non-negative weights.
+
+    Returns
+    -------
+    ndarray of shape (p,)
+        From the Cholesky factor of the diagonally scaled ``X^T diag(w) X`` when it is well
+        conditioned (:data:`CHOLESKY_MAX_COND`), else ``numpy.linalg.lstsq`` on ``sqrt(w) X``.
+    """
+    sw = np.sqrt(w)
+    Xs, ys = X * sw[:, None], y * sw
+    gram = Xs.T @ Xs
+    d = np.sqrt(np.diag(gram))
+    if d.size and np.all(d > 0) and np.all(np.isfinite(gram)):
+        scaled = gram / d[:, None] / d[None, :]
+        try:
+            chol, lower = linalg.cho_factor(scaled, lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            chol = None
+        if chol is not None:
+            anorm = float(np.max(np.sum(np.abs(scaled), axis=0)))
+            rcond, info = lapack.dpocon(chol, anorm, uplo="L")
+            if info == 0 and rcond * CHOLESKY_MAX_COND >= 1.0:
+                rhs = (Xs.T @ ys) / d
+                return linalg.cho_solve((chol, lower), rhs, check_finite=False) / d
+    return np.linalg.lstsq(Xs, ys, rcond=None)[0]
 
 
 def _lambda_max(X: np.ndarray, w: np.ndarray) -> float:
@@ -185,7 +229,8 @@ class ExpertFamily(ABC):
 class LinearExperts(ExpertFamily):
     """Linear-Gaussian experts ``y | x, z=k ~ N(x^T beta_k, sigma_k^2)``, one variance each.
 
-    The M-step is weighted least squares (``lstsq`` on ``sqrt(r_k) X``, never the normal equations)
+    The M-step is weighted least squares (:func:`_weighted_lstsq`: Cholesky of the weighted Gram
+    matrix when it is well conditioned, else ``lstsq`` on ``sqrt(r_k) X``)
     and the weighted MLE of the variance, floored at ``variance_floor_ratio * var(y)``. Clamping is
     the exact maximiser of Q under that constraint, so EM stays monotone. Never penalised.
     """
@@ -223,8 +268,7 @@ class LinearExperts(ExpertFamily):
         new_sigma = np.empty(K)
         floor = self.variance_floor(y)
         for k in range(K):
-            sw = np.sqrt(resp[:, k])
-            new_coef[k] = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)[0]
+            new_coef[k] = _weighted_lstsq(X, y, resp[:, k])
             resid = y - X @ new_coef[k]
             var = float(resp[:, k] @ resid**2) / float(np.sum(resp[:, k]))
             new_sigma[k] = np.sqrt(max(var, floor))
@@ -315,29 +359,41 @@ class LogisticExperts(ExpertFamily):
     def _fit_one(self, X, y, m, w, beta0, alpha, mask):
         """Maximise ``sum_i w_i (y_i eta_i - m_i sp(eta_i)) - alpha/2 ||mask beta||^2``."""
         scale = 1.0 / float(np.sum(w))
+        cache: dict[str, np.ndarray] = {}
+
+        def at(b, what):
+            # The solvers ask for the value, gradient and Hessian (or many Hessian-vector
+            # products) at the same point: compute X @ b and expit(X @ b) once per point.
+            if "b" not in cache or not np.array_equal(cache["b"], b):
+                cache.clear()
+                cache["b"] = np.array(b, dtype=float, copy=True)
+                cache["eta"] = X @ b
+            if what == "s" and "s" not in cache:
+                cache["s"] = expit(cache["eta"])
+            return cache[what]
 
         def fun(b):
-            eta = X @ b
+            eta = at(b, "eta")
             value = w @ (y * eta - m * softplus(eta)) - 0.5 * alpha * np.sum(mask * b**2)
             return float(value) * scale
 
         def grad(b):
-            return (X.T @ (w * (y - m * expit(X @ b))) - alpha * mask * b) * scale
+            return (X.T @ (w * (y - m * at(b, "s"))) - alpha * mask * b) * scale
 
         def hess(b):
-            s = expit(X @ b)
+            s = at(b, "s")
             neg_h = (X * (w * m * s * (1 - s))[:, None]).T @ X
             neg_h[np.diag_indices_from(neg_h)] += alpha * mask
             return -neg_h * scale
 
         def fun_grad(b):
-            eta = X @ b
+            eta = at(b, "eta")
             val = float(w @ (y * eta - m * softplus(eta)) - 0.5 * alpha * np.sum(mask * b**2))
-            g = X.T @ (w * (y - m * expit(eta))) - alpha * mask * b
+            g = X.T @ (w * (y - m * at(b, "s"))) - alpha * mask * b
             return val * scale, g * scale
 
         def hessp(b, u):
-            s = expit(X @ b)
+            s = at(b, "s")
             return -(X.T @ (w * m * s * (1 - s) * (X @ u)) + alpha * mask * u) * scale
 
         if X.shape[1] <= MAX_NEWTON_DIM:
@@ -523,8 +579,7 @@ class SymmetricLinearExperts(_TiedPair, LinearExperts):
 
     def m_step(self, X, y, n_trials, resp, coef, sigma, alpha, mask):
         Xs, ys, ws = self._stack(X, y, resp)
-        sw = np.sqrt(ws)
-        beta = np.linalg.lstsq(Xs * sw[:, None], ys * sw, rcond=None)[0]
+        beta = _weighted_lstsq(Xs, ys, ws)
         return np.vstack([-beta, beta]), None, []
 
     def free_gradient(self, X, y, n_trials, resp, coef, sigma, alpha, mask):

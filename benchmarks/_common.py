@@ -1,0 +1,111 @@
+"""Helpers shared by the benchmark scripts: timing, tables, environment.
+
+Not part of ``moe_lib``. Every timing is the median of several runs measured with
+``time.perf_counter`` after a warm-up run; every comparison is a ratio of two medians measured in
+the same process, one right after the other, so that machine load affects both alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def single_thread_blas() -> None:
+    """Ask BLAS for one thread unless the caller chose otherwise (call before importing numpy)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def environment() -> str:
+    """One line describing the interpreter, numpy/scipy and the thread settings."""
+    import numpy as np
+    import scipy
+
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    return (
+        f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"{platform.machine()}, {os.cpu_count()} logical CPUs, OPENBLAS_NUM_THREADS={threads}"
+    )
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        if v != v:  # nan
+            return "nan"
+        if v == 0 or 1e-3 <= abs(v) < 1e5:
+            return f"{v:.4g}"
+        return f"{v:.3e}"
+    return str(v)
+
+
+def write_table(
+    name: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    title: str,
+    notes: Sequence[str] = (),
+    quick: bool = False,
+) -> None:
+    """Print a table and write it as ``results/<name>[_quick].csv`` and ``.md``.
+
+    Parameters
+    ----------
+    name : str
+        File stem.
+    columns : sequence of str
+    rows : sequence of sequences
+        One entry per column; floats are formatted with 4 significant digits in the Markdown.
+    title : str
+        Heading of the Markdown file.
+    notes : sequence of str
+        Lines written under the table (settings, caveats).
+    quick : bool
+        Suffix the files with ``_quick`` (smoke-run sizes).
+    """
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}_quick" if quick else name
+    with open(RESULTS / f"{stem}.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([repr(v) if isinstance(v, float) else v for v in row])
+    cells = [[_fmt(v) for v in row] for row in rows]
+    widths = [
+        max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)
+    ]
+    head = "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = [
+        "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
+    lines = [f"# {title}", "", head, sep, *body, ""]
+    lines += [f"- {n}" for n in notes]
+    lines += [f"- {environment()}", f"- command: `python {' '.join(sys.argv)}`", ""]
+    text = "\n".join(lines)
+    (RESULTS / f"{stem}.md").write_text(text)
+    print(text)
+    print(f"(written to {RESULTS / stem}.csv and .md)")
