@@ -17,9 +17,11 @@ Family names
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from moe_lib.experts import ExpertFamily, LinearExperts, LogisticExperts, MultinomialExperts
 from moe_lib.model import MoEData, MoEParams, make_data, random_params, sample
@@ -126,3 +128,21 @@ def params_close(a: MoEParams, b: MoEParams) -> float:
     if a.sigma is not None or b.sigma is not None:
         diffs.append(np.max(np.abs(a.sigma - b.sigma)))
     return float(max(diffs))
+
+
+def time_limit(seconds: float):
+    """An autouse fixture that fails a test running longer than ``seconds`` (a hang fails, not
+    stalls). Use as ``_time_limit = time_limit(60)`` at module level."""
+
+    @pytest.fixture(autouse=True)
+    def _time_limit():
+        def on_alarm(signum, frame):
+            raise TimeoutError(f"test exceeded {seconds} s")
+
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        yield
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+    return _time_limit

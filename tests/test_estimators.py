@@ -22,12 +22,11 @@ What is checked, and against what:
 
 from __future__ import annotations
 
-import signal
 import warnings
 
 import numpy as np
 import pytest
-from conftest import draw_instance
+from conftest import draw_instance, time_limit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -52,17 +51,7 @@ from moe_lib.algorithms import from_free, random_resp, to_free
 #: Every test of this file must finish within this many seconds (a hang fails, not stalls).
 TIME_LIMIT = 60
 
-
-@pytest.fixture(autouse=True)
-def _time_limit():
-    def on_alarm(signum, frame):
-        raise TimeoutError(f"test exceeded {TIME_LIMIT} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, old)
+_time_limit = time_limit(TIME_LIMIT)
 
 
 # --------------------------------------------------------------------------------------------

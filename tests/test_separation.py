@@ -26,12 +26,12 @@ reached (gradient ~ 0, a quasi-Newton polish cannot climb).
 from __future__ import annotations
 
 import re
-import signal
 import time
 import warnings
 
 import numpy as np
 import pytest
+from conftest import time_limit
 from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 
@@ -49,17 +49,7 @@ FIT_SECONDS = 10
 TIME_LIMIT = 40
 SEPARABLE = re.compile(r"separa.*alpha > 0")
 
-
-@pytest.fixture(autouse=True)
-def _time_limit():
-    def on_alarm(signum, frame):
-        raise TimeoutError(f"test exceeded {TIME_LIMIT} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, old)
+_time_limit = time_limit(TIME_LIMIT)
 
 
 # --------------------------------------------------------------------------------------------
