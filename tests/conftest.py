@@ -130,14 +130,15 @@ def params_close(a: MoEParams, b: MoEParams) -> float:
     return float(max(diffs))
 
 
-def time_limit(seconds: float):
+def time_limit(seconds: float, reason: str = ""):
     """An autouse fixture that fails a test running longer than ``seconds`` (a hang fails, not
-    stalls). Use as ``_time_limit = time_limit(60)`` at module level."""
+    stalls). Use as ``_time_limit = time_limit(60)`` at module level; ``reason`` is added to the
+    error message."""
 
     @pytest.fixture(autouse=True)
     def _time_limit():
         def on_alarm(signum, frame):
-            raise TimeoutError(f"test exceeded {seconds} s")
+            raise TimeoutError(f"test exceeded {seconds} s" + (f": {reason}" if reason else ""))
 
         old = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -18,11 +18,11 @@ Decisions recorded here (see also the module text of ``moe_lib.estimators``):
 
 from __future__ import annotations
 
-import signal
 import warnings
 
 import numpy as np
 import pytest
+from conftest import time_limit
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from moe_lib import MixtureOfLinearExperts, MixtureOfLogisticExperts, MoEParams
@@ -31,17 +31,7 @@ from moe_lib.experts import VARIANCE_FLOOR_RATIO
 #: Each test must finish within this many seconds.
 TIME_LIMIT = 10
 
-
-@pytest.fixture(autouse=True)
-def _time_limit():
-    def on_alarm(signum, frame):
-        raise TimeoutError(f"test exceeded {TIME_LIMIT} s: a fit hangs on bad input")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, old)
+_time_limit = time_limit(TIME_LIMIT, "a fit hangs on bad input")
 
 
 N = 40
