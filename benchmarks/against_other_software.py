@@ -70,6 +70,9 @@ from moe_lib import (  # noqa: E402
     sample,
 )
 
+#: The flexmix columns of a row when flexmix was not run (no Rscript, or it failed).
+NO_FLEXMIX = [float("nan"), "", "", *[float("nan")] * 5]
+
 R_SCRIPT = r"""
 suppressMessages(library(flexmix))
 args <- commandArgs(trailingOnly = TRUE)
@@ -307,32 +310,14 @@ def main() -> None:
                 t_moe,
             ]
             if r_status:
-                row += [
-                    float("nan"),
-                    "",
-                    "",
-                    float("nan"),
-                    float("nan"),
-                    float("nan"),
-                    float("nan"),
-                    float("nan"),
-                ]
+                row += NO_FLEXMIX
             else:
                 t0 = time.perf_counter()
                 fx, why = run_flexmix(family, X, y, R0, args.repeats, args.max_iter, tmp)
                 if fx is None:
                     r_status = f"skipped: {why}"
                     print(r_status)
-                    row += [
-                        float("nan"),
-                        "",
-                        "",
-                        float("nan"),
-                        float("nan"),
-                        float("nan"),
-                        float("nan"),
-                        float("nan"),
-                    ]
+                    row += NO_FLEXMIX
                 else:
                     ll_check = loglik_at_flexmix(family, X, y, fx)
                     per_iter = (fx["seconds"] / fx["iter"]) / (t_moe / est.n_iter_)

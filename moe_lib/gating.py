@@ -43,19 +43,6 @@ def gate_log_proba(gate_X: np.ndarray, gate_coef: np.ndarray) -> np.ndarray:
     return log_softmax_ref(gate_X, gate_coef)
 
 
-def softmax_penalized_objective(
-    X: np.ndarray,
-    targets: np.ndarray,
-    weights: np.ndarray,
-    coef: np.ndarray,
-    alpha: float,
-    penalty_mask: np.ndarray,
-) -> float:
-    """The M-step target ``sum_i w_i sum_c T_ic log P_ic - alpha/2 sum_{c,j} mask_j coef_cj^2``."""
-    fit = np.sum(weights[:, None] * targets * log_softmax_ref(X, coef))
-    return float(fit - 0.5 * alpha * np.sum(penalty_mask * coef**2))
-
-
 #: Row chunk of :func:`_softmax_neg_hessian`, in array elements (8 MB of float64 per temporary).
 HESSIAN_CHUNK = 2**20
 #: From this many non-reference classes on (C >= 7), the Hessian is assembled by
