@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Up to this many entries along the last axis, :func:`_max_last_axis` takes elementwise maxima of
+#: Up to this many entries along the last axis, :func:`max_last_axis` takes elementwise maxima of
 #: column blocks instead of calling ``np.max``, whose reduction along a short contiguous axis costs
 #: tens of nanoseconds per row (30-60x slower for K = 2 at n = 1e5).
 _SHORT_AXIS = 16
 
 
-def _max_last_axis(a: np.ndarray) -> np.ndarray:
+def max_last_axis(a: np.ndarray) -> np.ndarray:
     """``np.max(a, axis=-1, keepdims=True)``, exactly (maxima are exact; NaN propagates)."""
     if not 2 <= a.shape[-1] <= _SHORT_AXIS:
         return np.max(a, axis=-1, keepdims=True)
@@ -30,9 +30,117 @@ def logsumexp(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     Rows that are entirely ``-inf`` give ``-inf``.
     """
     if axis in (-1, a.ndim - 1):
-        m = _max_last_axis(a)
+        m = max_last_axis(a)
     else:
         m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for an all -inf row
+        if axis in (-1, a.ndim - 1):
+            out = np.log(row_sum(np.exp(a - m)))[..., None] + m
+        else:
+            out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def logsumexp_softmax(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-sum-exp and softmax along the last axis of a 2-d array, from one ``exp``.
+
+    Returns
+    -------
+    lse : ndarray of shape (n,)
+    softmax : ndarray of shape (n, C)
+        ``exp(a - lse[:, None])``, computed as ``exp(a - max) / sum``.
+    """
+    m = max_last_axis(a)
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.exp(a - m)
+    total = row_sum(e)
+    e /= total[:, None]
+    return np.log(total) + m[:, 0], e
+
+
+def softplus(u: np.ndarray) -> np.ndarray:
+    """``log(1 + e^u)`` without overflow: ``max(u, 0) + log1p(e^{-|u|})``.
+
+    The formula of ``-scipy.special.log_expit(-u)``, in numpy's vectorised ufuncs (3x faster at
+    n = 1e6).
+    """
+    return _softplus_from(np.asarray(u, dtype=float), np.exp(-np.abs(u)))
+
+
+def softplus_expit(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``softplus(u)`` and the logistic function ``expit(u) = 1 / (1 + e^{-u})`` from one ``exp``.
+
+    Both use ``e = exp(-|u|) <= 1``, so nothing overflows, and small probabilities keep their
+    relative accuracy: ``expit(u) = exp(min(u, 0)) / (1 + e)``, i.e. ``e / (1 + e)`` for ``u < 0``.
+    """
+    u = np.asarray(u, dtype=float)
+    e = np.exp(-np.abs(u))
+    s = np.exp(np.minimum(u, 0.0))
+    s /= 1.0 + e
+    return _softplus_from(u, e), s
+
+
+def _softplus_from(u: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """``max(u, 0) + log1p(e)`` with ``e = exp(-|u|)``."""
+    sp = np.log1p(e)
+    sp += np.maximum(u, 0.0)
+    return sp
+
+
+def row_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=-1)``, as a matrix-vector product when the last axis is short.
+
+    numpy's reduction along a short contiguous axis costs ~10 ns per row; ``a @ ones`` runs in
+    BLAS (measured at n = 1e6: 10x faster for 2 columns, 5x for 8). The summation order differs,
+    so results can differ from ``np.sum`` in the last bit.
+    """
+    if a.ndim >= 1 and 2 <= a.shape[-1] <= _SHORT_AXIS and a.dtype == np.float64:
+        return a @ np.ones(a.shape[-1])
+    return np.sum(a, axis=-1)
+
+
+def column_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=0)`` of an (n, K) array, as a vector-matrix product (one BLAS pass)."""
+    return np.ones(a.shape[0]) @ a
+
+
+#: Rows per block of :func:`weighted_gram`: about this many array elements, so that the weighted
+#: block stays in the L2 cache (measured best at n = 1e6: ~4096 rows for 11 columns, ~1024 for 101).
+_GRAM_BLOCK_ELEMENTS = 2**16
+#: From this many columns on, :func:`weighted_gram` uses a symmetric product of ``sqrt(w) X``
+#: (half the flops) when the weights are non-negative; below it the general product is faster.
+_GRAM_SYRK_MIN_COLS = 32
+
+
+def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``X^T diag(w) X``, accumulated over row blocks that stay in cache.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    w : ndarray of shape (n,)
+        Row weights (any sign).
+
+    Returns
+    -------
+    ndarray of shape (p, p)
+        Equal to ``(X * w[:, None]).T @ X`` up to rounding (measured: 3e-15 relative), but without
+        an (n, p) temporary: 2.4x faster at n = 1e6, p = 11 and 1.8x at p = 101, where
+        memory traffic, not arithmetic, dominates the one-shot product.
+    """
+    n, p = X.shape
+    gram = np.zeros((p, p))
+    rows = max(256, _GRAM_BLOCK_ELEMENTS // max(p, 1))
+    symmetric = p >= _GRAM_SYRK_MIN_COLS and bool(np.all(w >= 0))
+    if symmetric:
+        sw = np.sqrt(w)
+    for start in range(0, n, rows):
+        block = slice(start, start + rows)
+        Xb = X[block]
+        if symmetric:
+            Yb = Xb * sw[block, None]
+            gram += Yb.T @ Yb
+        else:
+            gram += (Xb * w[block, None]).T @ Xb
+    return gram

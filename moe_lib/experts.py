@@ -24,9 +24,9 @@ from abc import ABC, abstractmethod
 import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
-from scipy.special import expit, gammaln, log_expit
+from scipy.special import expit, gammaln
 
-from moe_lib._math import logsumexp
+from moe_lib._math import column_sum, logsumexp, softplus, softplus_expit, weighted_gram
 from moe_lib._newton import SolveInfo, newton_cg_maximize, newton_maximize
 from moe_lib.gating import MAX_NEWTON_DIM, fit_weighted_softmax
 
@@ -39,11 +39,6 @@ INNER_TOL = 1e-10
 INNER_MAX_ITER = 100
 
 
-def softplus(u: np.ndarray) -> np.ndarray:
-    """``log(1 + e^u)`` without overflow."""
-    return -log_expit(-u)
-
-
 #: The weighted least-squares solves use Cholesky on the weighted Gram matrix (scaled to unit
 #: diagonal) when LAPACK's estimate of its condition number is at most this, and ``lstsq`` (SVD)
 #: otherwise. The two then agree to about ``1e-13`` relative (measured: ~cond x 1e-16), and the
@@ -51,7 +46,9 @@ def softplus(u: np.ndarray) -> np.ndarray:
 CHOLESKY_MAX_COND = 1e3
 
 
-def _weighted_lstsq(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _weighted_lstsq(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, rhs: np.ndarray | None = None
+) -> np.ndarray:
     """``argmin_b sum_i w_i (y_i - x_i^T b)^2``, the minimum-norm solution if not unique.
 
     Parameters
@@ -60,6 +57,8 @@ def _weighted_lstsq(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     y : ndarray of shape (n,)
     w : ndarray of shape (n,)
         Non-negative weights.
+    rhs : ndarray of shape (p,), optional
+        ``X^T (w * y)`` when the caller has it already.
 
     Returns
     -------
@@ -67,9 +66,7 @@ def _weighted_lstsq(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
         From the Cholesky factor of the diagonally scaled ``X^T diag(w) X`` when it is well
         conditioned (:data:`CHOLESKY_MAX_COND`), else ``numpy.linalg.lstsq`` on ``sqrt(w) X``.
     """
-    sw = np.sqrt(w)
-    Xs, ys = X * sw[:, None], y * sw
-    gram = Xs.T @ Xs
+    gram = weighted_gram(X, w)
     d = np.sqrt(np.diag(gram))
     if d.size and np.all(d > 0) and np.all(np.isfinite(gram)):
         scaled = gram / d[:, None] / d[None, :]
@@ -81,17 +78,18 @@ def _weighted_lstsq(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
             anorm = float(np.max(np.sum(np.abs(scaled), axis=0)))
             rcond, info = lapack.dpocon(chol, anorm, uplo="L")
             if info == 0 and rcond * CHOLESKY_MAX_COND >= 1.0:
-                rhs = (Xs.T @ ys) / d
-                return linalg.cho_solve((chol, lower), rhs, check_finite=False) / d
-    return np.linalg.lstsq(Xs, ys, rcond=None)[0]
+                if rhs is None:
+                    rhs = X.T @ (w * y)
+                return linalg.cho_solve((chol, lower), rhs / d, check_finite=False) / d
+    sw = np.sqrt(w)
+    return np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)[0]
 
 
 def _lambda_max(X: np.ndarray, w: np.ndarray) -> float:
     """Largest eigenvalue of ``X^T diag(w) X``."""
     if X.shape[1] == 0:
         return 0.0
-    gram = (X * w[:, None]).T @ X
-    return float(np.linalg.eigvalsh(gram)[-1])
+    return float(np.linalg.eigvalsh(weighted_gram(X, w))[-1])
 
 
 class ExpertFamily(ABC):
@@ -259,19 +257,27 @@ class LinearExperts(ExpertFamily):
         return (n_experts, n_features)
 
     def log_prob(self, X, y, n_trials, coef, sigma):
-        resid = y[:, None] - X @ coef.T
-        return -0.5 * np.log(2 * np.pi) - np.log(sigma) - 0.5 * (resid / sigma) ** 2
+        # In place on one (n, K) array: at n = 1e6 every fresh temporary costs page faults.
+        z = X @ coef.T
+        np.subtract(y[:, None], z, out=z)
+        z /= sigma
+        np.square(z, out=z)
+        z *= -0.5
+        z -= 0.5 * np.log(2 * np.pi) + np.log(sigma)
+        return z
 
     def m_step(self, X, y, n_trials, resp, coef, sigma, alpha, mask):
         K = resp.shape[1]
         new_coef = np.empty_like(coef, dtype=float)
-        new_sigma = np.empty(K)
-        floor = self.variance_floor(y)
+        # The right-hand sides X^T diag(r_k) y and the residuals of all experts in one product each.
+        rhs = (resp * y[:, None]).T @ X
         for k in range(K):
-            new_coef[k] = _weighted_lstsq(X, y, resp[:, k])
-            resid = y - X @ new_coef[k]
-            var = float(resp[:, k] @ resid**2) / float(np.sum(resp[:, k]))
-            new_sigma[k] = np.sqrt(max(var, floor))
+            new_coef[k] = _weighted_lstsq(X, y, resp[:, k], rhs[k])
+        sq_resid = X @ new_coef.T
+        np.subtract(y[:, None], sq_resid, out=sq_resid)
+        np.square(sq_resid, out=sq_resid)
+        var = column_sum(resp * sq_resid) / column_sum(resp)
+        new_sigma = np.sqrt(np.maximum(var, self.variance_floor(y)))
         return new_coef, new_sigma, []
 
     def to_free(self, coef, sigma):
@@ -351,7 +357,10 @@ class LogisticExperts(ExpertFamily):
     def log_prob(self, X, y, n_trials, coef, sigma):
         eta = X @ coef.T
         m = self._trials(y, n_trials)
-        out = y[:, None] * eta - m[:, None] * softplus(eta)
+        out = softplus(eta)
+        if n_trials is not None:
+            out *= m[:, None]
+        np.subtract(y[:, None] * eta, out, out=out)
         if n_trials is not None:
             out += (gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1))[:, None]
         return out
@@ -359,42 +368,38 @@ class LogisticExperts(ExpertFamily):
     def _fit_one(self, X, y, m, w, beta0, alpha, mask):
         """Maximise ``sum_i w_i (y_i eta_i - m_i sp(eta_i)) - alpha/2 ||mask beta||^2``."""
         scale = 1.0 / float(np.sum(w))
+        wy, wm = w * y, w * m
         cache: dict[str, np.ndarray] = {}
 
-        def at(b, what):
+        def at(b):
             # The solvers ask for the value, gradient and Hessian (or many Hessian-vector
-            # products) at the same point: compute X @ b and expit(X @ b) once per point.
+            # products) at the same point: compute X @ b, its softplus and expit once per point.
             if "b" not in cache or not np.array_equal(cache["b"], b):
-                cache.clear()
                 cache["b"] = np.array(b, dtype=float, copy=True)
-                cache["eta"] = X @ b
-            if what == "s" and "s" not in cache:
-                cache["s"] = expit(cache["eta"])
-            return cache[what]
+                eta = X @ b
+                sp, s = softplus_expit(eta)
+                cache["value"] = float(wy @ eta - wm @ sp)
+                cache["s"] = s
+            return cache["value"], cache["s"]
 
         def fun(b):
-            eta = at(b, "eta")
-            value = w @ (y * eta - m * softplus(eta)) - 0.5 * alpha * np.sum(mask * b**2)
-            return float(value) * scale
+            return (at(b)[0] - 0.5 * alpha * np.sum(mask * b**2)) * scale
 
         def grad(b):
-            return (X.T @ (w * (y - m * at(b, "s"))) - alpha * mask * b) * scale
+            return (X.T @ (wy - wm * at(b)[1]) - alpha * mask * b) * scale
 
         def hess(b):
-            s = at(b, "s")
-            neg_h = (X * (w * m * s * (1 - s))[:, None]).T @ X
+            s = at(b)[1]
+            neg_h = weighted_gram(X, wm * s * (1 - s))
             neg_h[np.diag_indices_from(neg_h)] += alpha * mask
             return -neg_h * scale
 
         def fun_grad(b):
-            eta = at(b, "eta")
-            val = float(w @ (y * eta - m * softplus(eta)) - 0.5 * alpha * np.sum(mask * b**2))
-            g = X.T @ (w * (y - m * at(b, "s"))) - alpha * mask * b
-            return val * scale, g * scale
+            return fun(b), grad(b)
 
         def hessp(b, u):
-            s = at(b, "s")
-            return -(X.T @ (w * m * s * (1 - s) * (X @ u)) + alpha * mask * u) * scale
+            s = at(b)[1]
+            return -(X.T @ (wm * s * (1 - s) * (X @ u)) + alpha * mask * u) * scale
 
         if X.shape[1] <= MAX_NEWTON_DIM:
             return newton_maximize(fun, grad, hess, beta0, tol=INNER_TOL, max_iter=INNER_MAX_ITER)

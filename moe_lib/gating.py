@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from moe_lib._math import logsumexp
+from moe_lib._math import (
+    logsumexp,
+    logsumexp_softmax,
+    row_sum,
+    softplus_expit,
+    weighted_gram,
+)
 from moe_lib._newton import SolveInfo, newton_cg_maximize, newton_maximize
 
 #: Above this many free coefficients the softmax solver switches from full Newton (Hessian formed,
@@ -43,16 +49,20 @@ def gate_log_proba(gate_X: np.ndarray, gate_coef: np.ndarray) -> np.ndarray:
     return log_softmax_ref(gate_X, gate_coef)
 
 
-#: Row chunk of :func:`_softmax_neg_hessian`, in array elements (8 MB of float64 per temporary).
+#: Row chunk of :func:`_neg_hessian_one_product`, in array elements (8 MB of float64 per temporary).
 HESSIAN_CHUNK = 2**20
-#: From this many non-reference classes on (C >= 7), the Hessian is assembled by
-#: :func:`_softmax_neg_hessian` (one symmetric product) instead of ``(C-1)C/2`` separate weighted
-#: Gram matrices: 0.6-0.9 of the time for C in {7, 8} at n = 1e5 (p in {3, 11}; 0.75 at p = 101),
-#: but slower for C <= 5.
+#: With at most this many columns (and >= 3 non-reference classes), the Hessian is assembled by
+#: :func:`_neg_hessian_pairwise` from products of column pairs.
+PAIRWISE_MAX_COLS = 16
+#: Rows per block of :func:`_neg_hessian_pairwise` (its temporaries stay in the L2 cache).
+PAIRWISE_BLOCK_ROWS = 512
+#: From this many non-reference classes on (C >= 7), wide designs use
+#: :func:`_neg_hessian_one_product` instead of ``(C-1)C/2`` separate weighted Gram matrices
+#: (0.75 of the time at n = 1e5, p = 101, C = 8), which is slower for C <= 5.
 ONE_PRODUCT_MIN_BLOCKS = 6
 
 
-def _softmax_neg_hessian(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+def softmax_neg_hessian(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``sum_i w_i (diag(P_i) - P_i P_i^T) (x) x_i x_i^T``, the negated softmax Hessian.
 
     Parameters
@@ -66,11 +76,71 @@ def _softmax_neg_hessian(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndar
     Returns
     -------
     ndarray of shape ((C - 1) p, (C - 1) p)
-        Block ``(c, d)`` is ``X^T diag(w (P_c (delta_cd - P_d))) X``. The diagonal blocks use the
-        weights ``w P_c (1 - P_c)`` directly (no cancellation); the off-diagonal blocks come from
-        one symmetric product ``Y^T Y`` of the rows ``y_i = sqrt(w_i) P_i (x) x_i``, instead of
-        ``(C - 1)(C - 2)/2`` separate weighted Gram matrices. Rows are processed in chunks of
-        :data:`HESSIAN_CHUNK` elements so that memory stays bounded.
+        Block ``(c, d)`` is ``X^T diag(w P_c (delta_cd - P_d)) X``; the diagonal blocks use the
+        weights ``w P_c (1 - P_c)`` (no cancellation). Three assemblies give the same matrix up
+        to rounding; the fastest for the shape is used (measured at n = 1e6, p = 11: one or two
+        non-reference classes, separate weighted Gram matrices; 3 to 7 classes,
+        :func:`_neg_hessian_pairwise`, 2.2x faster than the other two for C = 8).
+    """
+    k, p = P.shape[1], X.shape[1]
+    if k >= 3 and p <= PAIRWISE_MAX_COLS:
+        return _neg_hessian_pairwise(X, P, w)
+    if k >= ONE_PRODUCT_MIN_BLOCKS:
+        return _neg_hessian_one_product(X, P, w)
+    return _neg_hessian_blocks(X, P, w)
+
+
+def _neg_hessian_blocks(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """One weighted Gram matrix per block ``(c, d)``, ``c <= d``."""
+    k, p = P.shape[1], X.shape[1]
+    neg_h = np.zeros((k, p, k, p))
+    for c in range(k):
+        for d in range(c, k):
+            a = P[:, c] * (1 - P[:, c]) if c == d else -P[:, c] * P[:, d]
+            block = weighted_gram(X, w * a)
+            neg_h[c, :, d, :] = block
+            neg_h[d, :, c, :] = block.T
+    return neg_h.reshape(k * p, k * p)
+
+
+def _neg_hessian_pairwise(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """All blocks from one product per row block: ``Z^T A``.
+
+    ``Z`` holds the products ``x_ia x_ib`` of the column pairs ``a <= b`` (p(p+1)/2 columns) and
+    ``A`` the weights of the blocks ``c <= d`` (k(k+1)/2 columns), so each row costs about half
+    the flops of :func:`_neg_hessian_one_product`; worth it while ``p`` is small.
+    """
+    n, p = X.shape
+    k = P.shape[1]
+    cols_a, cols_b = np.triu_indices(p)
+    cls_c, cls_d = np.triu_indices(k)
+    on_diag = cls_c == cls_d
+    sums = np.zeros((cols_a.size, cls_c.size))
+    for start in range(0, n, PAIRWISE_BLOCK_ROWS):
+        rows = slice(start, start + PAIRWISE_BLOCK_ROWS)
+        Xb, Pb = X[rows], P[rows]
+        Z = Xb[:, cols_a] * Xb[:, cols_b]
+        A = Pb[:, cls_c] * Pb[:, cls_d]
+        A[:, on_diag] = Pb * (1 - Pb)
+        A[:, ~on_diag] *= -1
+        A *= w[rows, None]
+        sums += Z.T @ A
+    neg_h = np.zeros((k, p, k, p))
+    block = np.zeros((p, p))
+    for j, (c, d) in enumerate(zip(cls_c, cls_d, strict=True)):
+        block[cols_a, cols_b] = sums[:, j]
+        block[cols_b, cols_a] = sums[:, j]
+        neg_h[c, :, d, :] = block
+        neg_h[d, :, c, :] = block
+    return neg_h.reshape(k * p, k * p)
+
+
+def _neg_hessian_one_product(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Diagonal blocks from ``w P_c (1 - P_c)``, off-diagonal ones from one product ``Y^T Y``.
+
+    ``Y`` has the rows ``sqrt(w_i) P_i (x) x_i``, so ``Y^T Y`` holds every ``X^T diag(w P_c P_d) X``
+    at once, instead of ``(C - 1)(C - 2)/2`` separate weighted Gram matrices. Rows are processed
+    in chunks of :data:`HESSIAN_CHUNK` elements so that memory stays bounded.
     """
     n, p = X.shape
     k = P.shape[1]
@@ -143,31 +213,48 @@ def fit_weighted_softmax(
         raise ValueError("weights must have a positive sum to fit a softmax regression")
     scale = 1.0 / wsum
     weighted_targets = weights[:, None] * targets
-    row_weight = weights * targets.sum(axis=1)
+    row_weight = weights * row_sum(targets)
     m = (C - 1) * p
 
     def full(v: np.ndarray) -> np.ndarray:
         return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)])
 
+    binary = C == 2
+    if binary:
+        # Two classes: the softmax is a logistic function of one score per row, so the
+        # log-sum-exp and the probabilities come from softplus/expit of an (n,) vector.
+        target1 = np.ascontiguousarray(weighted_targets[:, 1])
     last: dict[str, object] = {}
 
     def probs_and_value(v: np.ndarray) -> tuple[np.ndarray, float]:
+        """Probabilities of the non-reference classes, shape (n, C - 1), and the objective."""
         # Newton asks for the value, the gradient and the Hessian at the same point in turn:
         # compute the probabilities once per point (callers never modify the returned array).
         if "v" in last and np.array_equal(last["v"], v):
             return last["out"]  # type: ignore[return-value]
-        coef = full(v)
-        eta = X @ coef.T
-        lse = logsumexp(eta, axis=1)
-        value = np.sum(weighted_targets * eta) - row_weight @ lse
-        value -= 0.5 * alpha * np.sum(mask * coef**2)
-        out = (np.exp(eta - lse[:, None]), float(value) * scale)
+        if binary:
+            eta1 = X @ v
+            sp, s = softplus_expit(eta1)
+            value = target1 @ eta1 - row_weight @ sp
+            value -= 0.5 * alpha * np.sum(mask * v**2)
+            P = s[:, None]
+        else:
+            coef = full(v)
+            eta = X @ coef.T
+            lse, P = logsumexp_softmax(eta)
+            value = np.vdot(weighted_targets, eta) - row_weight @ lse
+            value -= 0.5 * alpha * np.sum(mask * coef**2)
+            P = P[:, 1:]
+        out = (P, float(value) * scale)
         last["v"], last["out"] = np.array(v, dtype=float, copy=True), out
         return out
 
     def gradient_from(v: np.ndarray, P: np.ndarray) -> np.ndarray:
         B = v.reshape(C - 1, p)
-        G = (weighted_targets[:, 1:] - row_weight[:, None] * P[:, 1:]).T @ X - alpha * mask * B
+        if binary:
+            G = X.T @ (target1 - row_weight * P[:, 0]) - alpha * mask * v
+        else:
+            G = (weighted_targets[:, 1:] - row_weight[:, None] * P).T @ X - alpha * mask * B
         return G.ravel() * scale
 
     def fun(v: np.ndarray) -> float:
@@ -181,18 +268,7 @@ def fit_weighted_softmax(
         return value, gradient_from(v, P)
 
     def hess(v: np.ndarray) -> np.ndarray:
-        P = probs_and_value(v)[0][:, 1:]
-        if C - 1 >= ONE_PRODUCT_MIN_BLOCKS:
-            neg_h = _softmax_neg_hessian(X, P, row_weight)
-        else:
-            neg_h = np.zeros((C - 1, p, C - 1, p))
-            for c in range(C - 1):
-                for d in range(c, C - 1):
-                    a = row_weight * (P[:, c] * ((c == d) - P[:, d]))
-                    block = (X * a[:, None]).T @ X
-                    neg_h[c, :, d, :] = block
-                    neg_h[d, :, c, :] = block.T
-            neg_h = neg_h.reshape(m, m)
+        neg_h = softmax_neg_hessian(X, probs_and_value(v)[0], row_weight)
         neg_h[np.diag_indices(m)] += alpha * np.tile(mask, C - 1)
         return -neg_h * scale
 
@@ -201,11 +277,12 @@ def fit_weighted_softmax(
     def hessp(v: np.ndarray, u: np.ndarray) -> np.ndarray:
         # Newton-CG calls this many times at the same v: compute the probabilities once per v.
         if "v" not in cache or not np.array_equal(cache["v"], v):
-            cache["v"], cache["P"] = v.copy(), probs_and_value(v)[0][:, 1:]
+            cache["v"], cache["P"] = v.copy(), probs_and_value(v)[0]
         P = cache["P"]
         U = u.reshape(C - 1, p)
         XU = X @ U.T
-        HU = row_weight[:, None] * (P * XU - P * np.sum(P * XU, axis=1, keepdims=True))
+        PXU = P * XU
+        HU = row_weight[:, None] * (PXU - P * row_sum(PXU)[:, None])
         return -(HU.T @ X + alpha * mask * U).ravel() * scale
 
     v0 = np.asarray(coef_init, dtype=float)[1:].ravel()

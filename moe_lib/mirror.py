@@ -67,7 +67,7 @@ from scipy.sparse import linalg as sparse_linalg
 from scipy.special import expit, gammaln, log_expit
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._math import logsumexp
+from moe_lib._math import logsumexp, softplus
 from moe_lib.algorithms import from_free, to_free
 from moe_lib.experts import (
     ExpertFamily,
@@ -113,10 +113,6 @@ _ROUGH_TOL = 1e-8
 #: (``trust-exact``); above it, it uses finite-difference Hessian-vector products
 #: (``trust-ncg``).
 MAX_DENSE_HESSIAN = 50
-
-
-def _softplus(u: np.ndarray) -> np.ndarray:
-    return -log_expit(-u)
 
 
 def _softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -266,16 +262,16 @@ class _LogisticView(_View):
 
     def natural(self, params):
         a = self.X @ params.coef.T
-        eta = self.gate_scores(params) - self.trials[:, None] * _softplus(a)
+        eta = self.gate_scores(params) - self.trials[:, None] * softplus(a)
         return np.concatenate([eta, a], axis=1)
 
     def log_partition(self, theta):
         eta, zeta = self.split(theta)
-        return logsumexp(eta + self.trials[:, None] * _softplus(zeta), axis=1)
+        return logsumexp(eta + self.trials[:, None] * softplus(zeta), axis=1)
 
     def mean(self, theta):
         eta, zeta = self.split(theta)
-        pi = _softmax(eta + self.trials[:, None] * _softplus(zeta), axis=1)
+        pi = _softmax(eta + self.trials[:, None] * softplus(zeta), axis=1)
         return np.concatenate([pi, pi * self.trials[:, None] * expit(zeta)], axis=1)
 
     def stats(self, K):
@@ -361,7 +357,7 @@ class _SymmetricView(_View):
 
 class _SymLinearView(_SymmetricView):
     def log_partition(self, theta):
-        return _softplus(theta[:, 0]) + 0.5 * theta[:, 1] ** 2
+        return softplus(theta[:, 0]) + 0.5 * theta[:, 1] ** 2
 
     def mean(self, theta):
         return np.column_stack([expit(theta[:, 0]), theta[:, 1]])
@@ -379,7 +375,7 @@ class _SymLinearView(_SymmetricView):
 
 class _SymLogisticView(_SymmetricView):
     def log_partition(self, theta):
-        return _softplus(theta[:, 0]) + _softplus(theta[:, 1])
+        return softplus(theta[:, 0]) + softplus(theta[:, 1])
 
     def mean(self, theta):
         return expit(theta)

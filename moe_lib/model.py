@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from moe_lib._math import logsumexp
+from moe_lib._math import logsumexp, max_last_axis, row_sum
 from moe_lib.experts import ExpertFamily
 from moe_lib.gating import gate_log_proba
 
@@ -136,9 +136,9 @@ def make_data(
 
 def joint_log_prob(family: ExpertFamily, data: MoEData, params: MoEParams) -> np.ndarray:
     """``log pi_k(x_i) + log p(y_i | x_i, z=k)``, shape (n, K)."""
-    return gate_log_proba(data.gate_X, params.gate) + family.log_prob(
-        data.X, data.y, data.n_trials, params.coef, params.sigma
-    )
+    joint = gate_log_proba(data.gate_X, params.gate)
+    joint += family.log_prob(data.X, data.y, data.n_trials, params.coef, params.sigma)
+    return joint
 
 
 def e_step(family: ExpertFamily, data: MoEData, params: MoEParams) -> tuple[np.ndarray, float]:
@@ -151,9 +151,15 @@ def e_step(family: ExpertFamily, data: MoEData, params: MoEParams) -> tuple[np.n
     loglik : float
         ``sum_i log p(y_i | x_i)`` in nats.
     """
-    joint = joint_log_prob(family, data, params)
-    per_sample = logsumexp(joint, axis=1)
-    return np.exp(joint - per_sample[:, None]), float(np.sum(per_sample))
+    # In place on the (n, K) array: at n = 1e6 every fresh temporary costs page faults.
+    resp = joint_log_prob(family, data, params)
+    shift = max_last_axis(resp)
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    resp -= shift
+    np.exp(resp, out=resp)
+    total = row_sum(resp)
+    resp /= total[:, None]
+    return resp, float(np.sum(np.log(total) + shift[:, 0]))
 
 
 def responsibilities(family: ExpertFamily, data: MoEData, params: MoEParams) -> np.ndarray:

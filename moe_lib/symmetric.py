@@ -38,6 +38,7 @@ from scipy import linalg
 from scipy.special import expit, log_expit
 from sklearn.exceptions import ConvergenceWarning
 
+from moe_lib._math import softplus
 from moe_lib._newton import newton_maximize
 from moe_lib.model import MoEParams
 
@@ -107,10 +108,6 @@ def _check_theta(w: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarra
     w = _vector(w, "w")
     beta = _vector(beta, "beta", w.shape[0])
     return w, beta
-
-
-def _softplus(u: np.ndarray) -> np.ndarray:
-    return -log_expit(-u)
 
 
 def _sig_prime(u: np.ndarray) -> np.ndarray:
@@ -350,7 +347,7 @@ def _soft_logistic_fit(
 
     def fun(b: np.ndarray) -> float:
         eta = X @ b
-        return float(np.mean(targets * eta - _softplus(eta)))
+        return float(np.mean(targets * eta - softplus(eta)))
 
     def grad(b: np.ndarray) -> np.ndarray:
         return X.T @ (targets - expit(X @ b)) / n
