@@ -42,23 +42,6 @@ def logsumexp(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def logsumexp_softmax(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log-sum-exp and softmax along the last axis of a 2-d array, from one ``exp``.
-
-    Returns
-    -------
-    lse : ndarray of shape (n,)
-    softmax : ndarray of shape (n, C)
-        ``exp(a - lse[:, None])``, computed as ``exp(a - max) / sum``.
-    """
-    m = max_last_axis(a)
-    m = np.where(np.isfinite(m), m, 0.0)
-    e = np.exp(a - m)
-    total = row_sum(e)
-    e /= total[:, None]
-    return np.log(total) + m[:, 0], e
-
-
 def softplus(u: np.ndarray) -> np.ndarray:
     """``log(1 + e^u)`` without overflow: ``max(u, 0) + log1p(e^{-|u|})``.
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from moe_lib._math import (
     logsumexp,
-    logsumexp_softmax,
+    max_last_axis,
     row_sum,
     softplus_expit,
     weighted_gram,
@@ -40,8 +40,67 @@ def log_softmax_ref(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
     ndarray of shape (n, C)
         ``log P(class c | x_i)``, computed with log-sum-exp.
     """
+    coef = np.asarray(coef, dtype=float)
+    if coef.shape[0] > 1 and not np.any(coef[0]):
+        scores = X @ coef[1:].T
+        lse, _ = reference_lse_softmax(scores, want_softmax=False)
+        out = np.empty((X.shape[0], coef.shape[0]))
+        out[:, 0] = -lse
+        np.subtract(scores, lse[:, None], out=out[:, 1:])
+        return out
     eta = X @ coef.T
     return eta - logsumexp(eta, axis=1, keepdims=True)
+
+
+#: Scores up to this size cannot overflow ``exp`` (its limit is ~709.78).
+_EXP_SAFE = 700.0
+
+
+def reference_lse_softmax(
+    scores: np.ndarray, want_softmax: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Log-sum-exp and probabilities of a softmax whose reference class has score 0.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n, C - 1)
+        Scores of the non-reference classes (the reference's is 0).
+    want_softmax : bool
+        Also return the probabilities.
+
+    Returns
+    -------
+    lse : ndarray of shape (n,)
+        ``log(1 + sum_c exp(scores_ic))``.
+    probs : ndarray of shape (n, C - 1) or None
+        ``exp(scores - lse)``, the non-reference classes' probabilities.
+
+    Notes
+    -----
+    The reference term ``exp(0) = 1`` keeps every row sum >= 1, so nothing underflows to
+    ``log 0``; when no score exceeds 700 nothing overflows either, and the row maximum (a pass
+    over the array) is not needed: ``lse = log1p(sum_c exp(s_c))``. Otherwise the scores are
+    shifted by ``max(0, row max)``.
+    """
+    top = float(np.max(scores)) if scores.size else 0.0
+    if top <= _EXP_SAFE:
+        e = np.exp(scores)
+        total_minus_one = row_sum(e)
+        lse = np.log1p(total_minus_one)
+        if not want_softmax:
+            return lse, None
+        e /= (1.0 + total_minus_one)[:, None]
+        return lse, e
+    shift = np.maximum(max_last_axis(scores), 0.0)[:, 0]
+    e = np.exp(scores - shift[:, None])
+    rest = row_sum(e)
+    total = np.exp(-shift) + rest
+    # log1p keeps the tiny probabilities of rows whose reference class dominates (shift 0).
+    lse = np.where(shift > 0, np.log(total) + shift, np.log1p(rest))
+    if not want_softmax:
+        return lse, None
+    e /= total[:, None]
+    return lse, e
 
 
 def gate_log_proba(gate_X: np.ndarray, gate_coef: np.ndarray) -> np.ndarray:
@@ -224,6 +283,11 @@ def fit_weighted_softmax(
         # Two classes: the softmax is a logistic function of one score per row, so the
         # log-sum-exp and the probabilities come from softplus/expit of an (n,) vector.
         target1 = np.ascontiguousarray(weighted_targets[:, 1])
+    else:
+        # The targets' part of the gradient does not depend on the coefficients.
+        targets_r = np.ascontiguousarray(weighted_targets[:, 1:])
+        targets_x = targets_r.T @ X
+        unit_rows = bool(np.all(row_weight == 1.0))
     last: dict[str, object] = {}
 
     def probs_and_value(v: np.ndarray) -> tuple[np.ndarray, float]:
@@ -239,12 +303,13 @@ def fit_weighted_softmax(
             value -= 0.5 * alpha * np.sum(mask * v**2)
             P = s[:, None]
         else:
-            coef = full(v)
-            eta = X @ coef.T
-            lse, P = logsumexp_softmax(eta)
-            value = np.vdot(weighted_targets, eta) - row_weight @ lse
-            value -= 0.5 * alpha * np.sum(mask * coef**2)
-            P = P[:, 1:]
+            # The reference class has score 0: only the other C - 1 scores are computed.
+            B = v.reshape(C - 1, p)
+            scores = X @ B.T
+            value = np.vdot(targets_r, scores)
+            lse, P = reference_lse_softmax(scores)
+            value -= row_weight @ lse
+            value -= 0.5 * alpha * np.sum(mask * B**2)
         out = (P, float(value) * scale)
         last["v"], last["out"] = np.array(v, dtype=float, copy=True), out
         return out
@@ -254,7 +319,8 @@ def fit_weighted_softmax(
         if binary:
             G = X.T @ (target1 - row_weight * P[:, 0]) - alpha * mask * v
         else:
-            G = (weighted_targets[:, 1:] - row_weight[:, None] * P).T @ X - alpha * mask * B
+            weighted_P = P if unit_rows else row_weight[:, None] * P
+            G = targets_x - weighted_P.T @ X - alpha * mask * B
         return G.ravel() * scale
 
     def fun(v: np.ndarray) -> float:

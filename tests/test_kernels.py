@@ -55,9 +55,26 @@ def test_logsumexp_and_softmax(K):
     a[1, 0] = 800.0  # would overflow without the shift
     np.testing.assert_allclose(_math.logsumexp(a, axis=1), special.logsumexp(a, axis=1))
     np.testing.assert_allclose(_math.logsumexp(a, axis=0), special.logsumexp(a, axis=0))
-    lse, P = _math.logsumexp_softmax(a[1:])
-    np.testing.assert_allclose(lse, special.logsumexp(a[1:], axis=1), rtol=1e-15)
-    np.testing.assert_allclose(P, special.softmax(a[1:], axis=1), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("K", [2, 3, 8])
+@pytest.mark.parametrize("scale", [1.0, 30.0, 500.0])
+def test_reference_class_softmax(K, scale):
+    """Scores of the non-reference classes; the reference has score 0 (both branches)."""
+    rng = np.random.default_rng(K)
+    scores = scale * rng.standard_normal((300, K - 1))
+    full = np.column_stack([np.zeros(300), scores])
+    lse, P = gating.reference_lse_softmax(scores)
+    np.testing.assert_allclose(lse, special.logsumexp(full, axis=1), rtol=1e-14)
+    np.testing.assert_allclose(P, special.softmax(full, axis=1)[:, 1:], rtol=1e-12, atol=1e-300)
+    assert gating.reference_lse_softmax(scores, want_softmax=False)[1] is None
+    coef = np.vstack([np.zeros(2), rng.standard_normal((K - 1, 2))])
+    X = scale * rng.standard_normal((300, 2))
+    eta = X @ coef.T
+    np.testing.assert_allclose(
+        gating.log_softmax_ref(X, coef), eta - special.logsumexp(eta, axis=1, keepdims=True),
+        rtol=1e-13, atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize(
