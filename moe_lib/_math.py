@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 #: Up to this many entries along the last axis, :func:`max_last_axis` takes elementwise maxima of
@@ -48,7 +50,12 @@ def softplus(u: np.ndarray) -> np.ndarray:
     The formula of ``-scipy.special.log_expit(-u)``, in numpy's vectorised ufuncs (3x faster at
     n = 1e6).
     """
-    return _softplus_from(np.asarray(u, dtype=float), np.exp(-np.abs(u)))
+    u = np.asarray(u, dtype=float)
+    e = _exp_minus_abs(u)
+    sp = np.log1p(e)
+    np.maximum(u, 0.0, out=e)
+    sp += e
+    return sp
 
 
 def softplus_expit(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,19 +63,26 @@ def softplus_expit(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Both use ``e = exp(-|u|) <= 1``, so nothing overflows, and small probabilities keep their
     relative accuracy: ``expit(u) = exp(min(u, 0)) / (1 + e)``, i.e. ``e / (1 + e)`` for ``u < 0``.
+    One temporary besides the two results: at n = 1e6 every fresh array costs page faults.
     """
     u = np.asarray(u, dtype=float)
-    e = np.exp(-np.abs(u))
-    s = np.exp(np.minimum(u, 0.0))
-    s /= 1.0 + e
-    return _softplus_from(u, e), s
-
-
-def _softplus_from(u: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """``max(u, 0) + log1p(e)`` with ``e = exp(-|u|)``."""
+    e = _exp_minus_abs(u)
     sp = np.log1p(e)
-    sp += np.maximum(u, 0.0)
-    return sp
+    s = np.minimum(u, 0.0)
+    np.exp(s, out=s)
+    e += 1.0
+    s /= e
+    np.maximum(u, 0.0, out=e)
+    sp += e
+    return sp, s
+
+
+def _exp_minus_abs(u: np.ndarray) -> np.ndarray:
+    """``exp(-|u|)`` in one new array."""
+    e = np.abs(u)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    return e
 
 
 def row_sum(a: np.ndarray) -> np.ndarray:
@@ -127,3 +141,67 @@ def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
         else:
             gram += (Xb * w[block, None]).T @ Xb
     return gram
+
+
+#: :func:`pairwise_weighted_grams` applies to designs with at most this many columns.
+PAIRWISE_MAX_COLS = 16
+#: Rows per block of :func:`pairwise_weighted_grams` (its temporaries stay in the L2 cache).
+PAIRWISE_BLOCK_ROWS = 512
+#: :func:`weighted_grams` uses the pairwise products from this many Gram matrices on (measured
+#: at n = 1e6, p = 11: 8 Gram matrices in 0.49x the time of 8 calls of :func:`weighted_gram`,
+#: 4 in 0.94x, 2 in 1.9x).
+PAIRWISE_MIN_GRAMS = 5
+
+
+def weighted_grams(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``X^T diag(W[:, k]) X`` for every column ``k`` of ``W``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    W : ndarray of shape (n, K)
+        Row weights, one column per Gram matrix (any sign).
+
+    Returns
+    -------
+    ndarray of shape (K, p, p)
+    """
+    p, K = X.shape[1], W.shape[1]
+    if p <= PAIRWISE_MAX_COLS and K >= PAIRWISE_MIN_GRAMS:
+        return pairwise_weighted_grams(X, lambda rows: W[rows], K)
+    return np.stack([weighted_gram(X, W[:, k]) for k in range(K)]) if K else np.zeros((0, p, p))
+
+
+def pairwise_weighted_grams(
+    X: np.ndarray, block_weights: Callable[[slice], np.ndarray], n_grams: int
+) -> np.ndarray:
+    """Many weighted Gram matrices of a narrow design from one product per row block.
+
+    Each row block contributes ``Z^T A``, where ``Z`` holds the products ``x_ia x_ib`` of the
+    column pairs ``a <= b`` (``p(p+1)/2`` columns) and ``A = block_weights(rows)`` the weights,
+    one column per Gram matrix. One pass over ``X`` serves all of them, at about half the flops
+    of separate products, so it pays when ``p`` is small and there are many matrices.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    block_weights : callable
+        ``rows -> ndarray of shape (rows, n_grams)``, the weights of a slice of rows (computed
+        per block, so that an (n, n_grams) array need not exist).
+    n_grams : int
+
+    Returns
+    -------
+    ndarray of shape (n_grams, p, p)
+    """
+    n, p = X.shape
+    cols_a, cols_b = np.triu_indices(p)
+    sums = np.zeros((cols_a.size, n_grams))
+    for start in range(0, n, PAIRWISE_BLOCK_ROWS):
+        rows = slice(start, start + PAIRWISE_BLOCK_ROWS)
+        Xb = X[rows]
+        sums += (Xb[:, cols_a] * Xb[:, cols_b]).T @ block_weights(rows)
+    grams = np.zeros((n_grams, p, p))
+    grams[:, cols_a, cols_b] = sums.T
+    grams[:, cols_b, cols_a] = sums.T
+    return grams

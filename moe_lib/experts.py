@@ -26,7 +26,14 @@ from scipy import linalg
 from scipy.linalg import lapack
 from scipy.special import expit, gammaln
 
-from moe_lib._math import column_sum, logsumexp, softplus, softplus_expit, weighted_gram
+from moe_lib._math import (
+    column_sum,
+    logsumexp,
+    softplus,
+    softplus_expit,
+    weighted_gram,
+    weighted_grams,
+)
 from moe_lib._newton import SolveInfo, newton_cg_maximize, newton_maximize
 from moe_lib.gating import MAX_NEWTON_DIM, fit_weighted_softmax
 
@@ -47,7 +54,11 @@ CHOLESKY_MAX_COND = 1e3
 
 
 def _weighted_lstsq(
-    X: np.ndarray, y: np.ndarray, w: np.ndarray, rhs: np.ndarray | None = None
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    rhs: np.ndarray | None = None,
+    gram: np.ndarray | None = None,
 ) -> np.ndarray:
     """``argmin_b sum_i w_i (y_i - x_i^T b)^2``, the minimum-norm solution if not unique.
 
@@ -59,6 +70,8 @@ def _weighted_lstsq(
         Non-negative weights.
     rhs : ndarray of shape (p,), optional
         ``X^T (w * y)`` when the caller has it already.
+    gram : ndarray of shape (p, p), optional
+        ``X^T diag(w) X`` when the caller has it already.
 
     Returns
     -------
@@ -66,7 +79,8 @@ def _weighted_lstsq(
         From the Cholesky factor of the diagonally scaled ``X^T diag(w) X`` when it is well
         conditioned (:data:`CHOLESKY_MAX_COND`), else ``numpy.linalg.lstsq`` on ``sqrt(w) X``.
     """
-    gram = weighted_gram(X, w)
+    if gram is None:
+        gram = weighted_gram(X, w)
     d = np.sqrt(np.diag(gram))
     if d.size and np.all(d > 0) and np.all(np.isfinite(gram)):
         scaled = gram / d[:, None] / d[None, :]
@@ -271,8 +285,9 @@ class LinearExperts(ExpertFamily):
         new_coef = np.empty_like(coef, dtype=float)
         # The right-hand sides X^T diag(r_k) y and the residuals of all experts in one product each.
         rhs = (resp * y[:, None]).T @ X
+        grams = weighted_grams(X, resp)
         for k in range(K):
-            new_coef[k] = _weighted_lstsq(X, y, resp[:, k], rhs[k])
+            new_coef[k] = _weighted_lstsq(X, y, resp[:, k], rhs[k], grams[k])
         sq_resid = X @ new_coef.T
         np.subtract(y[:, None], sq_resid, out=sq_resid)
         np.square(sq_resid, out=sq_resid)
@@ -360,7 +375,8 @@ class LogisticExperts(ExpertFamily):
         out = softplus(eta)
         if n_trials is not None:
             out *= m[:, None]
-        np.subtract(y[:, None] * eta, out, out=out)
+        eta *= y[:, None]
+        np.subtract(eta, out, out=out)
         if n_trials is not None:
             out += (gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1))[:, None]
         return out
@@ -405,8 +421,65 @@ class LogisticExperts(ExpertFamily):
             return newton_maximize(fun, grad, hess, beta0, tol=INNER_TOL, max_iter=INNER_MAX_ITER)
         return newton_cg_maximize(fun_grad, hessp, beta0, tol=INNER_TOL, max_iter=INNER_MAX_ITER)
 
+    def _fit_all(self, X, y, m, resp, coef0, alpha, mask):
+        """All experts' weighted logistic regressions as one Newton solve.
+
+        The objective ``sum_k Q_k(beta_k) / W_k`` (``W_k`` = total weight of expert ``k``) is
+        separable and its Hessian block-diagonal, so Newton on it is Newton on every expert, with
+        a common step length; its stopping rule (largest entry of the per-unit-weight gradients
+        <= ``INNER_TOL``) is each expert's. Solving them together makes one pass over ``X``
+        per evaluation for all experts instead of one per expert.
+        """
+        K, p = coef0.shape
+        scale = 1.0 / column_sum(resp)
+        WY, WM = resp * y[:, None], resp * m[:, None]
+        cache: dict[str, np.ndarray] = {}
+
+        def at(b):
+            # Value per expert (penalty excluded) and expit of the scores, once per point.
+            if "b" not in cache or not np.array_equal(cache["b"], b):
+                cache["b"] = np.array(b, dtype=float, copy=True)
+                eta = X @ b.reshape(K, p).T
+                sp, s = softplus_expit(eta)
+                sp *= WM
+                eta *= WY
+                eta -= sp
+                cache["value"] = column_sum(eta)
+                cache["s"] = s
+            return cache["value"], cache["s"]
+
+        def fun(b):
+            B = b.reshape(K, p)
+            per_expert = at(b)[0] - 0.5 * alpha * np.sum(mask * B**2, axis=1)
+            return float(per_expert @ scale)
+
+        def grad(b):
+            B = b.reshape(K, p)
+            residual = WM * at(b)[1]
+            np.subtract(WY, residual, out=residual)
+            G = residual.T @ X - alpha * mask * B
+            return (G * scale[:, None]).ravel()
+
+        def hess(b):
+            s = at(b)[1]
+            blocks = weighted_grams(X, WM * s * (1 - s))
+            H = np.zeros((K * p, K * p))
+            for k, block in enumerate(blocks):
+                block[np.diag_indices(p)] += alpha * mask
+                H[k * p : (k + 1) * p, k * p : (k + 1) * p] = -block * scale[k]
+            return H
+
+        b, info = newton_maximize(
+            fun, grad, hess, coef0.ravel(), tol=INNER_TOL, max_iter=INNER_MAX_ITER
+        )
+        return b.reshape(K, p), info
+
     def m_step(self, X, y, n_trials, resp, coef, sigma, alpha, mask):
         m = self._trials(y, n_trials)
+        if coef.size <= MAX_NEWTON_DIM:
+            coef = np.asarray(coef, dtype=float)
+            new_coef, info = self._fit_all(X, y, m, resp, coef, alpha, mask)
+            return new_coef, None, [info]
         new_coef = np.empty_like(coef, dtype=float)
         infos = []
         for k in range(resp.shape[1]):

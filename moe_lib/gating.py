@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from moe_lib._math import (
+    PAIRWISE_MAX_COLS,
     logsumexp,
     max_last_axis,
+    pairwise_weighted_grams,
     row_sum,
     softplus_expit,
     weighted_gram,
@@ -110,11 +112,6 @@ def gate_log_proba(gate_X: np.ndarray, gate_coef: np.ndarray) -> np.ndarray:
 
 #: Row chunk of :func:`_neg_hessian_one_product`, in array elements (8 MB of float64 per temporary).
 HESSIAN_CHUNK = 2**20
-#: With at most this many columns (and >= 3 non-reference classes), the Hessian is assembled by
-#: :func:`_neg_hessian_pairwise` from products of column pairs.
-PAIRWISE_MAX_COLS = 16
-#: Rows per block of :func:`_neg_hessian_pairwise` (its temporaries stay in the L2 cache).
-PAIRWISE_BLOCK_ROWS = 512
 #: From this many non-reference classes on (C >= 7), wide designs use
 #: :func:`_neg_hessian_one_product` instead of ``(C-1)C/2`` separate weighted Gram matrices
 #: (0.75 of the time at n = 1e5, p = 101, C = 8), which is slower for C <= 5.
@@ -163,34 +160,28 @@ def _neg_hessian_blocks(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarr
 
 
 def _neg_hessian_pairwise(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """All blocks from one product per row block: ``Z^T A``.
+    """All ``k(k+1)/2`` blocks by :func:`moe_lib._math.pairwise_weighted_grams`.
 
-    ``Z`` holds the products ``x_ia x_ib`` of the column pairs ``a <= b`` (p(p+1)/2 columns) and
-    ``A`` the weights of the blocks ``c <= d`` (k(k+1)/2 columns), so each row costs about half
-    the flops of :func:`_neg_hessian_one_product`; worth it while ``p`` is small.
+    The block weights ``w P_c (delta_cd - P_d)``, ``c <= d``, are formed per row block, so the
+    (n, k(k+1)/2) array of them never exists; worth it while ``p`` is small.
     """
-    n, p = X.shape
-    k = P.shape[1]
-    cols_a, cols_b = np.triu_indices(p)
+    p, k = X.shape[1], P.shape[1]
     cls_c, cls_d = np.triu_indices(k)
     on_diag = cls_c == cls_d
-    sums = np.zeros((cols_a.size, cls_c.size))
-    for start in range(0, n, PAIRWISE_BLOCK_ROWS):
-        rows = slice(start, start + PAIRWISE_BLOCK_ROWS)
-        Xb, Pb = X[rows], P[rows]
-        Z = Xb[:, cols_a] * Xb[:, cols_b]
+
+    def block_weights(rows: slice) -> np.ndarray:
+        Pb = P[rows]
         A = Pb[:, cls_c] * Pb[:, cls_d]
         A[:, on_diag] = Pb * (1 - Pb)
         A[:, ~on_diag] *= -1
         A *= w[rows, None]
-        sums += Z.T @ A
+        return A
+
+    grams = pairwise_weighted_grams(X, block_weights, cls_c.size)
     neg_h = np.zeros((k, p, k, p))
-    block = np.zeros((p, p))
     for j, (c, d) in enumerate(zip(cls_c, cls_d, strict=True)):
-        block[cols_a, cols_b] = sums[:, j]
-        block[cols_b, cols_a] = sums[:, j]
-        neg_h[c, :, d, :] = block
-        neg_h[d, :, c, :] = block
+        neg_h[c, :, d, :] = grams[j]
+        neg_h[d, :, c, :] = grams[j]
     return neg_h.reshape(k * p, k * p)
 
 

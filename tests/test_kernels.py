@@ -138,3 +138,16 @@ def test_binary_softmax_fit_matches_the_general_path():
     ref = optimize.minimize(neg_objective, np.zeros(p), method="BFGS", options={"gtol": 1e-10}).x
     np.testing.assert_allclose(coef[1], ref, atol=1e-6)
     np.testing.assert_array_equal(coef[0], 0.0)
+
+
+@pytest.mark.parametrize(("p", "K"), [(3, 2), (11, 8), (11, 5), (20, 6), (4, 0)])
+def test_weighted_grams_match_one_product_per_column(p, K):
+    # (11, 8) and (11, 5) take the pairwise-product path, the others one product per column.
+    rng = np.random.default_rng(p * K + 1)
+    X = rng.standard_normal((1300, p))
+    W = rng.standard_normal((1300, K))
+    grams = _math.weighted_grams(X, W)
+    assert grams.shape == (K, p, p)
+    for k in range(K):
+        ref = (X * W[:, k, None]).T @ X
+        np.testing.assert_allclose(grams[k], ref, rtol=0, atol=1e-13 * np.abs(ref).max())
