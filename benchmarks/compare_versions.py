@@ -37,6 +37,7 @@ CONFIGS = {
     "linear_K8": ("linear", 100_000, 10, 8),
     "logistic_K2": ("logistic", 100_000, 10, 2),
     "logistic_K4": ("logistic", 100_000, 10, 4),
+    "logistic_K8": ("logistic", 100_000, 10, 8),
 }
 
 

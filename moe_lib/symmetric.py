@@ -38,7 +38,7 @@ from scipy import linalg
 from scipy.special import expit, log_expit
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._math import softplus
+from moe_lib._math import softplus_expit, weighted_gram
 from moe_lib._newton import newton_maximize
 from moe_lib.model import MoEParams
 
@@ -344,16 +344,28 @@ def _soft_logistic_fit(
 ) -> np.ndarray:
     """``argmax_b mean_i [t_i x_i^T b - sp(x_i^T b)]`` by Newton, to a gradient of ``tol``."""
     n = X.shape[0]
+    cache: dict[str, object] = {}
+
+    def at(b: np.ndarray) -> tuple[float, np.ndarray]:
+        # Value and expit of the scores, computed once per point: Newton and the polish ask for
+        # the value, gradient and Hessian at the same point in turn.
+        if "b" not in cache or not np.array_equal(cache["b"], b):
+            eta = X @ b
+            sp, s = softplus_expit(eta)
+            cache["b"] = np.array(b, dtype=float, copy=True)
+            cache["value"] = float((targets @ eta - np.sum(sp)) / n)
+            cache["s"] = s
+        return cache["value"], cache["s"]  # type: ignore[return-value]
 
     def fun(b: np.ndarray) -> float:
-        eta = X @ b
-        return float(np.mean(targets * eta - softplus(eta)))
+        return at(b)[0]
 
     def grad(b: np.ndarray) -> np.ndarray:
-        return X.T @ (targets - expit(X @ b)) / n
+        return X.T @ (targets - at(b)[1]) / n
 
     def hess(b: np.ndarray) -> np.ndarray:
-        return -_weighted_gram(X, _sig_prime(X @ b))
+        s = at(b)[1]
+        return -weighted_gram(X, s * (1.0 - s)) / n
 
     b, info = newton_maximize(fun, grad, hess, start, tol=tol, max_iter=INNER_MAX_ITER)
     # Polish: full Newton steps while they reduce the gradient. Without them a warm start whose
