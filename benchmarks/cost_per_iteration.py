@@ -11,7 +11,9 @@ For each configuration (expert family, n, d, K) a fresh subprocess
    parameters), then the E-step ``moe_lib.model.e_step`` at the new parameters;
 4. times the floor, in the same process: the K weighted Gram matrices ``X^T diag(r_k) X`` of the
    expert design plus one weighted Gram matrix of the gate design, each computed once with numpy
-   as ``(X * r[:, None]).T @ X`` -- the dense work any exact M-step needs at least once;
+   as ``(X * r[:, None]).T @ X`` -- the dense work any exact M-step needs at least once -- and
+   the same matrices with the library's cache-blocked ``moe_lib._math.weighted_gram`` (a stricter
+   floor: ``ratio_blocked``);
 5. measures memory: ``tracemalloc``'s peak above the live data during one EM iteration, and the
    subprocess's peak resident size (``resource.getrusage(...).ru_maxrss``), relative to the bytes
    of the expert design ``X``.
@@ -41,7 +43,7 @@ single_thread_blas()
 
 FULL = {
     "linear": [(n, d, K) for n in (10**3, 10**4, 10**5, 10**6) for d in (10, 100) for K in (2, 8)],
-    "logistic": [(n, d, K) for n in (10**3, 10**4, 10**5) for d in (10,) for K in (2, 8)],
+    "logistic": [(n, d, K) for n in (10**3, 10**4, 10**5, 10**6) for d in (10,) for K in (2, 8)],
 }
 QUICK = {
     "linear": [(n, d, K) for n in (10**3, 10**4) for d in (10,) for K in (2, 8)],
@@ -62,6 +64,7 @@ def worker(family_name: str, n: int, d: int, K: int, repeats: int) -> dict:
 
     import numpy as np
 
+    from moe_lib._math import weighted_gram
     from moe_lib.algorithms import gate_m_step, m_step, random_resp, run
     from moe_lib.experts import LinearExperts, LogisticExperts
     from moe_lib.model import e_step, make_data, random_params, sample
@@ -87,6 +90,12 @@ def worker(family_name: str, n: int, d: int, K: int, repeats: int) -> dict:
         w = resp[:, 1]
         return (data.gate_X * w[:, None]).T @ data.gate_X
 
+    def floor_blocked():
+        # The same K + 1 Gram matrices with the library's cache-blocked kernel.
+        for k in range(K):
+            weighted_gram(data.X, resp[:, k])
+        return weighted_gram(data.gate_X, resp[:, 1])
+
     def experts_m_step():
         return family.m_step(
             data.X, data.y, None, resp, params.coef, params.sigma, 0.0, data.expert_mask
@@ -94,6 +103,7 @@ def worker(family_name: str, n: int, d: int, K: int, repeats: int) -> dict:
 
     t_em = median_time(em_iteration, repeats=repeats)
     t_floor = median_time(floor, repeats=repeats)
+    t_floor_blocked = median_time(floor_blocked, repeats=repeats)
     t_e = median_time(lambda: e_step(family, data, params), repeats=repeats)
     t_gate = median_time(lambda: gate_m_step(data, resp, params.gate), repeats=repeats)
     t_exp = median_time(experts_m_step, repeats=repeats)
@@ -111,6 +121,7 @@ def worker(family_name: str, n: int, d: int, K: int, repeats: int) -> dict:
     return {
         "t_em": t_em,
         "t_floor": t_floor,
+        "t_floor_blocked": t_floor_blocked,
         "t_estep": t_e,
         "t_gate": t_gate,
         "t_experts": t_exp,
@@ -176,6 +187,7 @@ def main() -> None:
                 r["t_em"],
                 r["t_floor"],
                 r["t_em"] / r["t_floor"],
+                r["t_em"] / r["t_floor_blocked"],
                 r["t_estep"] / r["t_em"],
                 r["t_gate"] / r["t_em"],
                 r["t_experts"] / r["t_em"],
@@ -192,11 +204,13 @@ def main() -> None:
         "em_s: one exact EM iteration (M-step from the current responsibilities, warm-started, "
         "then the E-step), median of "
         f"{args.repeats} runs after a warm-up; floor_s: K weighted expert Gram matrices + 1 gate "
-        "Gram matrix, (X * r[:, None]).T @ X, median in the same process; ratio = em_s / floor_s",
+        "Gram matrix, (X * r[:, None]).T @ X, median in the same process; ratio = em_s / floor_s; "
+        "ratio_blocked = em_s / (the same K + 1 Gram matrices with moe_lib._math.weighted_gram, "
+        "the cache-blocked kernel the library uses: a stricter floor)",
         "estep/gate/experts_share: time of the E-step, the gate M-step and the experts' M-steps "
         "(each timed alone, median) / em_s; gate_newton, expert_newton: Newton iterations of the "
-        "gate's solve and of all logistic experts' solves in the timed iteration (the linear "
-        "experts' M-step is a direct solve)",
+        "gate's solve and of the logistic experts' joint solve in the timed iteration, chord "
+        "steps included (the linear experts' M-step is a direct solve)",
         "us_per_sample: em_s / n in microseconds (constant when the cost is linear in n)",
         "peak_extra/X: tracemalloc peak above the live data during one EM iteration, in units of "
         "the expert design's bytes (X_MB); maxrss/X: the subprocess's peak resident size "
@@ -216,6 +230,7 @@ def main() -> None:
             "em_s",
             "floor_s",
             "ratio",
+            "ratio_blocked",
             "estep_share",
             "gate_share",
             "experts_share",

@@ -371,13 +371,16 @@ def _soft_logistic_fit(
     # Polish: full Newton steps while they reduce the gradient. Without them a warm start whose
     # gradient is already below ``tol`` is returned unchanged, and long EM runs stall at an error
     # of about tol / curvature instead of converging to rounding level.
+    # The polishing steps share one factorised Hessian (chord steps): near the maximiser it
+    # hardly changes, and each step still has to shrink the gradient to be kept.
     g = grad(b)
-    for _ in range(2):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", linalg.LinAlgWarning)
-                cand = b + linalg.solve(-hess(b), g, assume_a="pos")
-        except (linalg.LinAlgError, linalg.LinAlgWarning, ValueError):
+    try:
+        factor = linalg.cho_factor(-hess(b), lower=True, check_finite=False)
+    except (linalg.LinAlgError, ValueError):
+        factor = None
+    for _ in range(2 if factor is not None else 0):
+        cand = b + linalg.cho_solve(factor, g, check_finite=False)
+        if not np.all(np.isfinite(cand)):
             break
         g_cand = grad(cand)
         if not np.max(np.abs(g_cand)) < np.max(np.abs(g)):

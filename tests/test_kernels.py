@@ -14,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 from scipy import optimize, special
 
 from moe_lib import _math, gating
+from moe_lib._newton import newton_maximize
 
 finite_floats = st.floats(-800, 800, allow_nan=False)
 
@@ -72,8 +73,10 @@ def test_reference_class_softmax(K, scale):
     X = scale * rng.standard_normal((300, 2))
     eta = X @ coef.T
     np.testing.assert_allclose(
-        gating.log_softmax_ref(X, coef), eta - special.logsumexp(eta, axis=1, keepdims=True),
-        rtol=1e-13, atol=1e-12,
+        gating.log_softmax_ref(X, coef),
+        eta - special.logsumexp(eta, axis=1, keepdims=True),
+        rtol=1e-13,
+        atol=1e-12,
     )
 
 
@@ -131,6 +134,7 @@ def test_binary_softmax_fit_matches_the_general_path():
     w = rng.random(n) + 0.1
     coef, info = gating.fit_weighted_softmax(X, targets, w, np.zeros((2, p)), alpha=0.3)
     assert info.converged
+
     def neg_objective(b):
         eta = X @ b
         return -(w @ (t * eta - np.logaddexp(0.0, eta)) - 0.15 * b @ b)
@@ -151,3 +155,63 @@ def test_weighted_grams_match_one_product_per_column(p, K):
     for k in range(K):
         ref = (X * W[:, k, None]).T @ X
         np.testing.assert_allclose(grams[k], ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+def _logistic_problem(seed=0, n=500, p=4):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, p - 1))])
+    y = (rng.random(n) < special.expit(X @ rng.standard_normal(p))).astype(float)
+    calls = {"hess": 0}
+
+    def fun(b):
+        eta = X @ b
+        return float(y @ eta - np.sum(np.logaddexp(0.0, eta))) / n
+
+    def grad(b):
+        return X.T @ (y - special.expit(X @ b)) / n
+
+    def hess(b):
+        calls["hess"] += 1
+        s = special.expit(X @ b)
+        return -(X * (s * (1 - s))[:, None]).T @ X / n
+
+    return fun, grad, hess, calls
+
+
+def test_newton_reuses_its_factor_near_the_optimum():
+    """From a start in the quadratic region one Hessian serves the whole solve (chord steps)."""
+    fun, grad, hess, calls = _logistic_problem()
+    ref = optimize.minimize(
+        lambda b: -fun(b),
+        np.zeros(4),
+        jac=lambda b: -grad(b),
+        hess=lambda b: -hess(b),
+        method="trust-exact",
+        options={"gtol": 1e-14},
+    ).x
+    calls["hess"] = 0
+    x, info = newton_maximize(fun, grad, hess, ref + 1e-3, tol=1e-12)
+    assert info.converged and info.grad_norm <= 1e-12
+    assert calls["hess"] == 1 and info.n_iter >= 2
+    np.testing.assert_allclose(x, ref, atol=1e-9)
+
+
+def test_newton_recomputes_the_hessian_when_a_chord_step_fails():
+    """A strongly curved objective: chord steps from a stale Hessian are refused, and Newton
+    still converges to the maximiser of ``-sum(cosh(3 x) - x)``: ``sinh(3 x) = 1/3``."""
+    calls = {"hess": 0}
+
+    def hess(x):
+        calls["hess"] += 1
+        return -np.diag(9 * np.cosh(3 * x))
+
+    x, info = newton_maximize(
+        lambda x: float(-np.sum(np.cosh(3 * x) - x)),
+        lambda x: -(3 * np.sinh(3 * x) - 1),
+        hess,
+        np.full(3, 2.0),
+        tol=1e-12,
+    )
+    assert info.converged
+    np.testing.assert_allclose(x, np.arcsinh(1 / 3) / 3, rtol=1e-12)
+    assert calls["hess"] >= 3  # far from the optimum every step needed a fresh Hessian
