@@ -29,6 +29,7 @@ from scipy.special import expit, gammaln
 from moe_lib._math import (
     column_sum,
     logsumexp,
+    row_blocks,
     softplus,
     softplus_expit,
     weighted_gram,
@@ -435,17 +436,29 @@ class LogisticExperts(ExpertFamily):
         WY, WM = resp * y[:, None], resp * m[:, None]
         cache: dict[str, np.ndarray] = {}
 
+        blocks = row_blocks(X.shape[0], max(K, p))
+
         def at(b):
-            # Value per expert (penalty excluded) and expit of the scores, once per point.
+            # Value per expert and gradient (penalty excluded) and expit of the scores, once per
+            # point, in one pass over X by row blocks (the (n, K) temporaries stay in cache).
             if "b" not in cache or not np.array_equal(cache["b"], b):
-                cache["b"] = np.array(b, dtype=float, copy=True)
-                eta = X @ b.reshape(K, p).T
-                sp, s = softplus_expit(eta)
-                sp *= WM
-                eta *= WY
-                eta -= sp
-                cache["value"] = column_sum(eta)
-                cache["s"] = s
+                B = b.reshape(K, p)
+                S = np.empty((X.shape[0], K))
+                value = np.zeros(K)
+                G = np.zeros((K, p))
+                for rows in blocks:
+                    Xb, wy, wm = X[rows], WY[rows], WM[rows]
+                    eta = Xb @ B.T
+                    sp, s = softplus_expit(eta)
+                    S[rows] = s
+                    sp *= wm
+                    eta *= wy
+                    eta -= sp
+                    value += column_sum(eta)
+                    s *= wm
+                    np.subtract(wy, s, out=s)
+                    G += s.T @ Xb
+                cache.update(b=np.array(b, dtype=float, copy=True), value=value, s=S, grad=G)
             return cache["value"], cache["s"]
 
         def fun(b):
@@ -454,17 +467,15 @@ class LogisticExperts(ExpertFamily):
             return float(per_expert @ scale)
 
         def grad(b):
-            B = b.reshape(K, p)
-            residual = WM * at(b)[1]
-            np.subtract(WY, residual, out=residual)
-            G = residual.T @ X - alpha * mask * B
+            at(b)
+            G = cache["grad"] - alpha * mask * b.reshape(K, p)
             return (G * scale[:, None]).ravel()
 
         def hess(b):
             s = at(b)[1]
-            blocks = weighted_grams(X, WM * s * (1 - s))
+            grams = weighted_grams(X, WM * s * (1 - s))
             H = np.zeros((K * p, K * p))
-            for k, block in enumerate(blocks):
+            for k, block in enumerate(grams):
                 block[np.diag_indices(p)] += alpha * mask
                 H[k * p : (k + 1) * p, k * p : (k + 1) * p] = -block * scale[k]
             return H

@@ -16,6 +16,7 @@ from moe_lib._math import (
     logsumexp,
     max_last_axis,
     pairwise_weighted_grams,
+    row_blocks,
     row_sum,
     softplus_expit,
     weighted_gram,
@@ -270,59 +271,57 @@ def fit_weighted_softmax(
         return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)])
 
     binary = C == 2
-    if binary:
-        # Two classes: the softmax is a logistic function of one score per row, so the
-        # log-sum-exp and the probabilities come from softplus/expit of an (n,) vector.
-        target1 = np.ascontiguousarray(weighted_targets[:, 1])
-    else:
-        # The targets' part of the gradient does not depend on the coefficients.
-        targets_r = np.ascontiguousarray(weighted_targets[:, 1:])
-        targets_x = targets_r.T @ X
-        unit_rows = bool(np.all(row_weight == 1.0))
+    # The targets' part of the gradient does not depend on the coefficients.
+    targets_r = np.ascontiguousarray(weighted_targets[:, 1:])
+    targets_x = targets_r.T @ X
+    unit_rows = bool(np.all(row_weight == 1.0))
+    blocks = row_blocks(n, max(C - 1, p))
     last: dict[str, object] = {}
 
-    def probs_and_value(v: np.ndarray) -> tuple[np.ndarray, float]:
-        """Probabilities of the non-reference classes, shape (n, C - 1), and the objective."""
-        # Newton asks for the value, the gradient and the Hessian at the same point in turn:
-        # compute the probabilities once per point (callers never modify the returned array).
+    def evaluate(v: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+        """Probabilities of the non-reference classes (n, C - 1), the objective, its gradient.
+
+        One pass over ``X`` in row blocks (scores, log-sum-exp, probabilities, and the products
+        with ``X`` of the gradient), cached at the last point: Newton asks for the value, the
+        gradient and the Hessian at the same point in turn.
+        """
         if "v" in last and np.array_equal(last["v"], v):
             return last["out"]  # type: ignore[return-value]
-        if binary:
-            eta1 = X @ v
-            sp, s = softplus_expit(eta1)
-            value = target1 @ eta1 - row_weight @ sp
-            value -= 0.5 * alpha * np.sum(mask * v**2)
-            P = s[:, None]
-        else:
+        B = v.reshape(C - 1, p)
+        P = np.empty((n, C - 1))
+        value = 0.0
+        weighted_px = np.zeros((C - 1, p))
+        for rows in blocks:
+            Xb = X[rows]
             # The reference class has score 0: only the other C - 1 scores are computed.
-            B = v.reshape(C - 1, p)
-            scores = X @ B.T
-            value = np.vdot(targets_r, scores)
-            lse, P = reference_lse_softmax(scores)
-            value -= row_weight @ lse
-            value -= 0.5 * alpha * np.sum(mask * B**2)
-        out = (P, float(value) * scale)
+            scores = Xb @ B.T
+            if binary:
+                # Two classes: the softmax is the logistic function of the one score.
+                lse, s = softplus_expit(scores[:, 0])
+                Pb = s[:, None]
+            else:
+                lse, Pb = reference_lse_softmax(scores)
+            value += np.vdot(targets_r[rows], scores) - row_weight[rows] @ lse
+            P[rows] = Pb
+            weighted_px += (Pb if unit_rows else row_weight[rows, None] * Pb).T @ Xb
+        value -= 0.5 * alpha * np.sum(mask * B**2)
+        G = targets_x - weighted_px - alpha * mask * B
+        out = (P, float(value) * scale, G.ravel() * scale)
         last["v"], last["out"] = np.array(v, dtype=float, copy=True), out
         return out
 
-    def gradient_from(v: np.ndarray, P: np.ndarray) -> np.ndarray:
-        B = v.reshape(C - 1, p)
-        if binary:
-            G = X.T @ (target1 - row_weight * P[:, 0]) - alpha * mask * v
-        else:
-            weighted_P = P if unit_rows else row_weight[:, None] * P
-            G = targets_x - weighted_P.T @ X - alpha * mask * B
-        return G.ravel() * scale
+    def probs_and_value(v: np.ndarray) -> tuple[np.ndarray, float]:
+        P, value, _ = evaluate(v)
+        return P, value
 
     def fun(v: np.ndarray) -> float:
         return probs_and_value(v)[1]
 
     def grad(v: np.ndarray) -> np.ndarray:
-        return gradient_from(v, probs_and_value(v)[0])
+        return evaluate(v)[2]
 
     def fun_grad(v: np.ndarray) -> tuple[float, np.ndarray]:
-        P, value = probs_and_value(v)
-        return value, gradient_from(v, P)
+        return evaluate(v)[1:]
 
     def hess(v: np.ndarray) -> np.ndarray:
         neg_h = softmax_neg_hessian(X, probs_and_value(v)[0], row_weight)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from moe_lib._math import logsumexp, max_last_axis, row_sum
+from moe_lib._math import logsumexp, max_last_axis, row_blocks, row_sum
 from moe_lib.experts import ExpertFamily
 from moe_lib.gating import gate_log_proba
 
@@ -151,15 +151,27 @@ def e_step(family: ExpertFamily, data: MoEData, params: MoEParams) -> tuple[np.n
     loglik : float
         ``sum_i log p(y_i | x_i)`` in nats.
     """
-    # In place on the (n, K) array: at n = 1e6 every fresh temporary costs page faults.
-    resp = joint_log_prob(family, data, params)
-    shift = max_last_axis(resp)
-    shift = np.where(np.isfinite(shift), shift, 0.0)
-    resp -= shift
-    np.exp(resp, out=resp)
-    total = row_sum(resp)
-    resp /= total[:, None]
-    return resp, float(np.sum(np.log(total) + shift[:, 0]))
+    # Row block by row block (the blocks' temporaries stay in cache), in place on each block.
+    n, K = data.n_samples, params.n_experts
+    resp = np.empty((n, K))
+    loglik = 0.0
+    for rows in row_blocks(n, max(K, data.X.shape[1], data.gate_X.shape[1])):
+        block = joint_log_prob(family, _rows_of(data, rows), params)
+        shift = max_last_axis(block)
+        shift = np.where(np.isfinite(shift), shift, 0.0)
+        block -= shift
+        np.exp(block, out=block)
+        total = row_sum(block)
+        block /= total[:, None]
+        resp[rows] = block
+        loglik += float(np.sum(np.log(total) + shift[:, 0]))
+    return resp, loglik
+
+
+def _rows_of(data: MoEData, rows: slice) -> MoEData:
+    """The samples ``rows`` of ``data`` (views, no copies)."""
+    trials = None if data.n_trials is None else data.n_trials[rows]
+    return replace(data, X=data.X[rows], y=data.y[rows], gate_X=data.gate_X[rows], n_trials=trials)
 
 
 def responsibilities(family: ExpertFamily, data: MoEData, params: MoEParams) -> np.ndarray:
