@@ -310,12 +310,8 @@ def fit_weighted_softmax(
         last["v"], last["out"] = np.array(v, dtype=float, copy=True), out
         return out
 
-    def probs_and_value(v: np.ndarray) -> tuple[np.ndarray, float]:
-        P, value, _ = evaluate(v)
-        return P, value
-
     def fun(v: np.ndarray) -> float:
-        return probs_and_value(v)[1]
+        return evaluate(v)[1]
 
     def grad(v: np.ndarray) -> np.ndarray:
         return evaluate(v)[2]
@@ -324,7 +320,7 @@ def fit_weighted_softmax(
         return evaluate(v)[1:]
 
     def hess(v: np.ndarray) -> np.ndarray:
-        neg_h = softmax_neg_hessian(X, probs_and_value(v)[0], row_weight)
+        neg_h = softmax_neg_hessian(X, evaluate(v)[0], row_weight)
         neg_h[np.diag_indices(m)] += alpha * np.tile(mask, C - 1)
         return -neg_h * scale
 
@@ -333,7 +329,7 @@ def fit_weighted_softmax(
     def hessp(v: np.ndarray, u: np.ndarray) -> np.ndarray:
         # Newton-CG calls this many times at the same v: compute the probabilities once per v.
         if "v" not in cache or not np.array_equal(cache["v"], v):
-            cache["v"], cache["P"] = v.copy(), probs_and_value(v)[0]
+            cache["v"], cache["P"] = v.copy(), evaluate(v)[0]
         P = cache["P"]
         U = u.reshape(C - 1, p)
         XU = X @ U.T

@@ -117,7 +117,7 @@ def _sig_prime(u: np.ndarray) -> np.ndarray:
 
 def _weighted_gram(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``mean_i weights_i x_i x_i^T``, shape (d, d)."""
-    return (X * weights[:, None]).T @ X / X.shape[0]
+    return weighted_gram(X, weights) / X.shape[0]
 
 
 def _lambda_max_cov(X: np.ndarray) -> float:
@@ -365,7 +365,7 @@ def _soft_logistic_fit(
 
     def hess(b: np.ndarray) -> np.ndarray:
         s = at(b)[1]
-        return -weighted_gram(X, s * (1.0 - s)) / n
+        return -_weighted_gram(X, s * (1.0 - s))
 
     b, info = newton_maximize(fun, grad, hess, start, tol=tol, max_iter=INNER_MAX_ITER)
     # Polish: full Newton steps while they reduce the gradient. Without them a warm start whose
