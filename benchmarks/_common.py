@@ -25,6 +25,23 @@ def single_thread_blas() -> None:
         os.environ.setdefault(var, "1")
 
 
+def draw_moe_data(family, n: int, d: int, K: int, rng, scale: float | None = None):
+    """Data from a random mixture of experts: ``x ~ N(0, I_d)``, intercepts added (p = q = d + 1).
+
+    ``scale`` is passed to ``moe_lib.model.random_params`` (its default when None). moe_lib is
+    imported here, not at the top, so that a subprocess can choose which copy it imports.
+    """
+    import numpy as np
+
+    from moe_lib.model import make_data, random_params, sample
+
+    design = make_data(rng.standard_normal((n, d)), np.zeros(n))
+    kwargs = {} if scale is None else {"scale": scale}
+    true = random_params(family, K, d + 1, d + 1, rng, **kwargs)
+    y, _ = sample(family, true, design.X, design.gate_X, rng)
+    return type(design)(design.X, y, design.gate_X, None, design.expert_mask, design.gate_mask)
+
+
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
     if repeats < 1:

@@ -198,20 +198,23 @@ def sklearn_rows(sets, repeats):
         n = X.shape[0]
         for wname, r in (("ones (K=1)", np.ones(n)), ("responsibilities", rng.random(n))):
             resp = r[:, None]
-            if family == "gaussian":
-                fam = LinearExperts()
+            fam = LinearExperts() if family == "gaussian" else LogisticExperts()
+            sigma0 = np.ones(1) if family == "gaussian" else None
 
-                def ours(fam=fam, data=data, resp=resp):
-                    return fam.m_step(
-                        data.X,
-                        data.y,
-                        None,
-                        resp,
-                        np.zeros((1, data.X.shape[1])),
-                        np.ones(1),
-                        0.0,
-                        data.expert_mask,
-                    )
+            def ours(fam=fam, data=data, resp=resp, sigma0=sigma0):
+                # One expert's exact weighted M-step, from zero coefficients.
+                return fam.m_step(
+                    data.X,
+                    data.y,
+                    None,
+                    resp,
+                    np.zeros((1, data.X.shape[1])),
+                    sigma0,
+                    0.0,
+                    data.expert_mask,
+                )
+
+            if family == "gaussian":
 
                 def theirs(X=X, y=y, r=r):
                     return LinearRegression().fit(X, y, sample_weight=r)
@@ -225,19 +228,6 @@ def sklearn_rows(sets, repeats):
                 ll_ours = float(r @ fam.log_prob(data.X, data.y, None, coef, sigma)[:, 0])
                 what = "LinearRegression(sample_weight=r)"
             else:
-                fam = LogisticExperts()
-
-                def ours(fam=fam, data=data, resp=resp):
-                    return fam.m_step(
-                        data.X,
-                        data.y,
-                        None,
-                        resp,
-                        np.zeros((1, data.X.shape[1])),
-                        None,
-                        0.0,
-                        data.expert_mask,
-                    )
 
                 def theirs(X=X, y=y, r=r):
                     return LogisticRegression(C=np.inf, tol=1e-10, max_iter=10000).fit(

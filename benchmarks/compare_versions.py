@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import single_thread_blas, write_table  # noqa: E402
+from _common import draw_moe_data, single_thread_blas, write_table  # noqa: E402
 
 single_thread_blas()
 
@@ -47,16 +47,11 @@ def worker(config: str, n: int, iters: int, out: str) -> None:
 
     from moe_lib.algorithms import random_resp, run
     from moe_lib.experts import LinearExperts, LogisticExperts
-    from moe_lib.model import make_data, random_params, sample
 
     fam_name, _, d, K = CONFIGS[config]
     family = LinearExperts() if fam_name == "linear" else LogisticExperts()
     rng = np.random.default_rng(K)
-    Xr = rng.standard_normal((n, d))
-    design = make_data(Xr, np.zeros(n))
-    true = random_params(family, K, d + 1, d + 1, rng)
-    y, _ = sample(family, true, design.X, design.gate_X, rng)
-    data = make_data(Xr, y)
+    data = draw_moe_data(family, n, d, K, rng)
     r0 = random_resp(n, K, rng)
     run(family, data, init_resp=r0, max_iter=2, tol=0.0)  # warm-up
     w0, c0 = time.perf_counter(), time.process_time()

@@ -37,7 +37,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import median_time, single_thread_blas, write_table  # noqa: E402
+from _common import draw_moe_data, median_time, single_thread_blas, write_table  # noqa: E402
 
 single_thread_blas()
 
@@ -67,16 +67,11 @@ def worker(family_name: str, n: int, d: int, K: int, repeats: int) -> dict:
     from moe_lib._math import weighted_gram
     from moe_lib.algorithms import gate_m_step, m_step, random_resp, run
     from moe_lib.experts import LinearExperts, LogisticExperts
-    from moe_lib.model import e_step, make_data, random_params, sample
+    from moe_lib.model import e_step
 
     family = LinearExperts() if family_name == "linear" else LogisticExperts()
     rng = np.random.default_rng(1000 * K + d)
-    Xr = rng.standard_normal((n, d))
-    data = make_data(Xr, np.zeros(n))
-    del Xr
-    true = random_params(family, K, d + 1, d + 1, rng, scale=1.0 / np.sqrt(d))
-    y, _ = sample(family, true, data.X, data.gate_X, rng)
-    data = type(data)(data.X, y, data.gate_X, None, data.expert_mask, data.gate_mask)
+    data = draw_moe_data(family, n, d, K, rng, scale=1.0 / np.sqrt(d))
     start = run(family, data, init_resp=random_resp(n, K, rng), max_iter=3, tol=0.0)
     params, resp = start.params, start.resp
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, median_time, single_thread_blas, write_table  # noqa: E402
+from _common import RESULTS, draw_moe_data, median_time, single_thread_blas, write_table  # noqa: E402
 
 single_thread_blas()
 
@@ -30,17 +30,12 @@ import numpy as np  # noqa: E402
 
 from moe_lib.algorithms import random_resp, run  # noqa: E402
 from moe_lib.experts import LinearExperts, LogisticExperts  # noqa: E402
-from moe_lib.model import make_data, random_params, sample  # noqa: E402
 
 
 def make_problem(family, n: int, d: int, K: int, seed: int):
     """Data drawn from a random MoE, and a start: 3 EM iterations from random responsibilities."""
     rng = np.random.default_rng(seed)
-    Xr = rng.standard_normal((n, d))
-    design = make_data(Xr, np.zeros(n))
-    true = random_params(family, K, d + 1, d + 1, rng)
-    y, _ = sample(family, true, design.X, design.gate_X, rng)
-    data = make_data(Xr, y)
+    data = draw_moe_data(family, n, d, K, rng)
     start = run(family, data, init_resp=random_resp(n, K, rng), max_iter=3, tol=0.0).params
     return data, start
 
