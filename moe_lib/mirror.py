@@ -67,8 +67,7 @@ from scipy.sparse import linalg as sparse_linalg
 from scipy.special import expit, gammaln, log_expit
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._math import logsumexp, softplus
-from moe_lib.algorithms import from_free, to_free
+from moe_lib._linalg import logsumexp, softmax, softplus
 from moe_lib.experts import (
     ExpertFamily,
     LinearExperts,
@@ -77,7 +76,14 @@ from moe_lib.experts import (
     SymmetricLinearExperts,
     SymmetricLogisticExperts,
 )
-from moe_lib.model import MoEData, MoEParams, penalty
+from moe_lib.params import (
+    MoEData,
+    MoEParams,
+    from_free,
+    penalty,
+    penalty_weights,
+    to_free,
+)
 
 __all__ = [
     "bregman_divergence",
@@ -113,10 +119,6 @@ _ROUGH_TOL = 1e-8
 #: (``trust-exact``); above it, it uses finite-difference Hessian-vector products
 #: (``trust-ncg``).
 MAX_DENSE_HESSIAN = 50
-
-
-def _softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.exp(a - logsumexp(a, axis=axis, keepdims=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,7 +229,7 @@ class _LinearView(_View):
 
     def mean(self, theta):
         b, zeta, xi = self._scores(theta)
-        pi = _softmax(b, axis=1)
+        pi = softmax(b, axis=1)
         mean_y = -zeta / (2.0 * xi)
         second = mean_y**2 - 1.0 / (2.0 * xi)
         return np.concatenate([pi, pi * mean_y, pi * second], axis=1)
@@ -271,7 +273,7 @@ class _LogisticView(_View):
 
     def mean(self, theta):
         eta, zeta = self.split(theta)
-        pi = _softmax(eta + self.trials[:, None] * softplus(zeta), axis=1)
+        pi = softmax(eta + self.trials[:, None] * softplus(zeta), axis=1)
         return np.concatenate([pi, pi * self.trials[:, None] * expit(zeta)], axis=1)
 
     def stats(self, K):
@@ -311,8 +313,8 @@ class _MultinomialView(_View):
 
     def mean(self, theta):
         eta, zeta = self.split(theta)
-        pi = _softmax(eta + logsumexp(zeta, axis=2), axis=1)
-        joint = pi[:, :, None] * _softmax(zeta, axis=2)
+        pi = softmax(eta + logsumexp(zeta, axis=2), axis=1)
+        joint = pi[:, :, None] * softmax(zeta, axis=2)
         return np.concatenate([pi, joint.reshape(self.n, -1)], axis=1)
 
     def stats(self, K):
@@ -330,7 +332,7 @@ class _MultinomialView(_View):
     def pullback(self, params, grad_nat):
         g_eta, g_zeta = self.split(grad_nat)
         a = np.einsum("ip,kcp->ikc", self.X, params.coef)
-        inner = g_zeta - g_eta[:, :, None] * _softmax(a, axis=2)
+        inner = g_zeta - g_eta[:, :, None] * softmax(a, axis=2)
         g_coef = np.einsum("ikc,ip->kcp", inner, self.X)[:, 1:, :]
         return np.concatenate([self.gate_pullback(g_eta), g_coef.ravel()])
 
@@ -569,7 +571,7 @@ def complete_data_log_density(
 def _posterior(view: _View, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Posterior of z and the statistic ``T(y_i, z)`` (the base measure does not depend on z)."""
     T = view.stats(view.n_experts_from_dim(theta.shape[1]))
-    return _softmax(np.einsum("izd,id->iz", T, theta), axis=1), T
+    return softmax(np.einsum("izd,id->iz", T, theta), axis=1), T
 
 
 def complete_data_posterior(
@@ -748,18 +750,6 @@ def _check_step(alpha: float, step_size: float) -> tuple[float, float]:
     return alpha, step_size
 
 
-def _penalty_weights(family: ExpertFamily, data: MoEData, params: MoEParams) -> np.ndarray:
-    """Diagonal ``d`` with ``penalty(alpha) = alpha/2 * sum_j d_j v_j^2`` in free coordinates."""
-    K = params.n_experts
-    gate_w = np.tile(np.asarray(data.gate_mask, dtype=float), K - 1)
-    if family.penalized:
-        mask = np.broadcast_to(np.asarray(data.expert_mask, dtype=float), params.coef.shape)
-        exp_w = family.to_free(np.array(mask), None)
-    else:
-        exp_w = np.zeros(family.to_free(params.coef, params.sigma).size)
-    return np.concatenate([gate_w, exp_w])
-
-
 class _MDModel:
     """The mirror-descent model at ``theta_t``: values and gradients in natural coordinates."""
 
@@ -787,7 +777,7 @@ class _MDModel:
         g_nat = self.grad_t + self.inv_step * (self.view.mean(theta) - self.mean_t)
         g = self.view.pullback(params, g_nat)
         if self.alpha > 0:
-            w = _penalty_weights(self.view.family, data, params)
+            w = penalty_weights(self.view.family, data, params)
             g = g + self.alpha * w * to_free(self.view.family, params)
         return g
 

@@ -1,143 +1,49 @@
-"""The mixture-of-experts model: parameters, data, E-step, likelihood, penalty and sampling.
+"""The mixture-of-experts model: E-step, log-likelihood, penalised objective and sampling.
 
-Conventions (the book states them as ours):
-
-- designs carry their intercept column explicitly (:func:`add_intercept`); ``penalty_mask`` marks
-  which columns the L2 penalty touches (not the intercept);
-- the gate's expert 0 is the reference: ``gate[0] == 0``;
-- the log-likelihood is the total over samples, in nats, every constant included.
+``p(y | x) = sum_k pi_k(g) p(y | x, z = k)``: the gate of :mod:`moe_lib.gate` times an expert
+family of :mod:`moe_lib.experts`. The log-likelihood is the total over samples, in nats, every
+constant included.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
 import numpy as np
 
-from moe_lib._math import logsumexp, max_last_axis, row_blocks, row_sum
+from moe_lib._linalg import logsumexp, max_last_axis, row_blocks, row_sum
 from moe_lib.experts import ExpertFamily
-from moe_lib.gating import gate_log_proba
+from moe_lib.gate import gate_log_proba
+from moe_lib.params import MoEData, MoEParams, check_alpha, penalty
 
 
-@dataclass(frozen=True)
-class MoEParams:
-    """Parameters of a mixture of experts (immutable).
+def check_model_inputs(
+    family: ExpertFamily, data: MoEData, params: MoEParams | None = None, alpha: float = 0.0
+) -> float:
+    """Raise ``TypeError``/``ValueError`` naming the argument unless the inputs fit together.
 
-    Attributes
-    ----------
-    gate : ndarray of shape (K, q)
-        Gate coefficients on the gate design (intercept column included); row 0 is zero.
-    coef : ndarray of shape (K, p) or (K, C, p)
-        Expert coefficients on the expert design; multinomial experts have class 0 as reference.
-    sigma : ndarray of shape (K,) or None
-        Noise standard deviations of linear-Gaussian experts.
+    The public functions of the model, step and driver layers call this once; their loops do
+    not. Checks the types, that the designs are finite, that ``y`` (and ``n_trials``) are valid
+    for ``family`` (labels in {0, 1} for logistic experts, say), that ``params`` fits the family
+    and the designs, and ``alpha >= 0``. Returns ``alpha`` as a float.
     """
-
-    gate: np.ndarray
-    coef: np.ndarray
-    sigma: np.ndarray | None = None
-
-    @property
-    def n_experts(self) -> int:
-        return self.gate.shape[0]
-
-    def replace(self, **changes) -> MoEParams:
-        """A copy with some fields changed."""
-        return replace(self, **changes)
-
-    def copy(self) -> MoEParams:
-        return MoEParams(
-            self.gate.copy(), self.coef.copy(), None if self.sigma is None else self.sigma.copy()
-        )
-
-
-@dataclass(frozen=True)
-class MoEData:
-    """A validated data set in design-matrix form.
-
-    Attributes
-    ----------
-    X : ndarray of shape (n, p)
-        Expert design.
-    y : ndarray of shape (n,)
-        Responses (floats; class codes for multinomial experts).
-    gate_X : ndarray of shape (n, q)
-        Gate design (may have 0 columns: fixed uniform mixing weights).
-    n_trials : ndarray of shape (n,) or None
-        Binomial trial counts.
-    expert_mask : ndarray of shape (p,)
-        1 for penalised expert columns, 0 otherwise.
-    gate_mask : ndarray of shape (q,)
-        1 for penalised gate columns, 0 otherwise.
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    gate_X: np.ndarray
-    n_trials: np.ndarray | None = None
-    expert_mask: np.ndarray = field(default=None)  # type: ignore[assignment]
-    gate_mask: np.ndarray = field(default=None)  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        if self.expert_mask is None:
-            object.__setattr__(self, "expert_mask", np.ones(self.X.shape[1]))
-        if self.gate_mask is None:
-            object.__setattr__(self, "gate_mask", np.ones(self.gate_X.shape[1]))
-
-    @property
-    def n_samples(self) -> int:
-        return self.X.shape[0]
-
-
-def add_intercept(X: np.ndarray) -> np.ndarray:
-    """Prepend a column of ones: (n, p) -> (n, p + 1)."""
-    X = np.asarray(X, dtype=float)
-    return np.hstack([np.ones((X.shape[0], 1)), X])
-
-
-def make_data(
-    X: np.ndarray,
-    y: np.ndarray,
-    gate_X: np.ndarray | None = None,
-    *,
-    n_trials: np.ndarray | None = None,
-    fit_intercept: bool = True,
-) -> MoEData:
-    """Build :class:`MoEData` from raw features, adding intercept columns when asked.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, p)
-    y : array-like of shape (n,)
-    gate_X : array-like of shape (n, q), optional
-        Gate covariates; ``None`` uses ``X``; shape (n, 0) gives constant mixing weights.
-    n_trials : array-like of shape (n,), optional
-    fit_intercept : bool
-        Prepend an (unpenalised) intercept column to both designs.
-    """
-    X = np.asarray(X, dtype=float)
-    gX = X if gate_X is None else np.asarray(gate_X, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
-    if gX.ndim != 2 or gX.shape[0] != X.shape[0]:
-        raise ValueError(f"gate_X must have shape (n_samples={X.shape[0]}, q), got {gX.shape}")
-    y = np.asarray(y)
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
-    if fit_intercept:
-        X, gX = add_intercept(X), add_intercept(gX)
-        emask = np.r_[0.0, np.ones(X.shape[1] - 1)]
-        gmask = np.r_[0.0, np.ones(gX.shape[1] - 1)]
-    else:
-        emask, gmask = np.ones(X.shape[1]), np.ones(gX.shape[1])
-    nt = None if n_trials is None else np.asarray(n_trials, dtype=float)
-    return MoEData(X, y, gX, nt, emask, gmask)
+    if not isinstance(family, ExpertFamily):
+        raise TypeError(f"family must be an ExpertFamily, got {type(family).__name__}")
+    if not isinstance(data, MoEData):
+        raise TypeError(f"data must be a MoEData (see moe_lib.make_data), got {type(data)}")
+    for name in ("X", "gate_X"):
+        if not np.all(np.isfinite(getattr(data, name))):
+            raise ValueError(f"data.{name} must hold finite values; it contains NaN or infinity")
+    family.check_y(data.y, data.n_trials)
+    if params is not None:
+        if not isinstance(params, MoEParams):
+            raise TypeError(f"params must be a MoEParams, got {type(params).__name__}")
+        params.check(family, data)
+    return check_alpha(alpha)
 
 
 def joint_log_prob(family: ExpertFamily, data: MoEData, params: MoEParams) -> np.ndarray:
-    """``log pi_k(x_i) + log p(y_i | x_i, z=k)``, shape (n, K)."""
+    """``log pi_k(g_i) + log p(y_i | x_i, z=k)``, shape (n, K)."""
     joint = gate_log_proba(data.gate_X, params.gate)
-    joint += family.log_prob(data.X, data.y, data.n_trials, params.coef, params.sigma)
+    joint += family.log_prob(data, params)
     return joint
 
 
@@ -150,13 +56,24 @@ def e_step(family: ExpertFamily, data: MoEData, params: MoEParams) -> tuple[np.n
         ``P(z_i = k | x_i, y_i)``, a softmax of the joint log-probabilities (log-sum-exp).
     loglik : float
         ``sum_i log p(y_i | x_i)`` in nats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, MoEParams, make_data
+    >>> data = make_data(np.array([[0.0], [1.0]]), np.array([0.0, 1.0]))
+    >>> params = MoEParams(np.zeros((2, 2)), np.array([[0.0, 0.0], [0.0, 1.0]]), np.ones(2))
+    >>> resp, loglik = e_step(LinearExperts(), data, params)
+    >>> resp.round(3), round(loglik, 3)
+    (array([[0.5  , 0.5  ],
+           [0.378, 0.622]]), -2.154)
     """
     # Row block by row block (the blocks' temporaries stay in cache), in place on each block.
     n, K = data.n_samples, params.n_experts
     resp = np.empty((n, K))
     loglik = 0.0
     for rows in row_blocks(n, max(K, data.X.shape[1], data.gate_X.shape[1])):
-        block = joint_log_prob(family, _rows_of(data, rows), params)
+        block = joint_log_prob(family, data.rows(rows), params)
         shift = max_last_axis(block)
         shift = np.where(np.isfinite(shift), shift, 0.0)
         block -= shift
@@ -168,28 +85,14 @@ def e_step(family: ExpertFamily, data: MoEData, params: MoEParams) -> tuple[np.n
     return resp, loglik
 
 
-def _rows_of(data: MoEData, rows: slice) -> MoEData:
-    """The samples ``rows`` of ``data`` (views, no copies)."""
-    trials = None if data.n_trials is None else data.n_trials[rows]
-    return replace(data, X=data.X[rows], y=data.y[rows], gate_X=data.gate_X[rows], n_trials=trials)
-
-
 def responsibilities(family: ExpertFamily, data: MoEData, params: MoEParams) -> np.ndarray:
-    """Posterior probabilities of the experts, shape (n, K)."""
+    """Posterior probabilities of the experts ``P(z_i = k | x_i, y_i)``, shape (n, K)."""
     return e_step(family, data, params)[0]
 
 
 def log_likelihood(family: ExpertFamily, data: MoEData, params: MoEParams) -> float:
-    """Total log-likelihood ``sum_i log sum_k pi_k(x_i) p(y_i | x_i, z=k)`` in nats."""
+    """Total log-likelihood ``sum_i log sum_k pi_k(g_i) p(y_i | x_i, z=k)`` in nats."""
     return float(np.sum(logsumexp(joint_log_prob(family, data, params), axis=1)))
-
-
-def penalty(family: ExpertFamily, data: MoEData, params: MoEParams, alpha: float) -> float:
-    """``alpha/2 * (||gate coefs||^2 + ||logistic expert coefs||^2)``, intercepts excluded."""
-    if alpha == 0:
-        return 0.0
-    gate_sq = float(np.sum(data.gate_mask * params.gate**2))
-    return 0.5 * alpha * (gate_sq + family.penalty(params.coef, data.expert_mask))
 
 
 def objective(family: ExpertFamily, data: MoEData, params: MoEParams, alpha: float = 0.0) -> float:
@@ -212,11 +115,22 @@ def sample(
     y : ndarray of shape (n,)
     z : ndarray of shape (n,)
         Expert labels (0-based).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, make_data
+    >>> rng = np.random.default_rng(0)
+    >>> data = make_data(rng.normal(size=(5, 1)), np.zeros(5))
+    >>> params = random_params(LinearExperts(), 2, 2, 2, rng)
+    >>> y, z = sample(LinearExperts(), params, data.X, data.gate_X, rng)
+    >>> y.shape, set(z) <= {0, 1}
+    ((5,), True)
     """
     pi = np.exp(gate_log_proba(gate_X, params.gate))
     u = rng.random(X.shape[0])
     z = np.minimum((np.cumsum(pi, axis=1) < u[:, None]).sum(axis=1), params.n_experts - 1)
-    y = family.sample(X, z, params.coef, params.sigma, n_trials, rng)
+    y = family.sample(X, z, params, n_trials, rng)
     return y, z
 
 

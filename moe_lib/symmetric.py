@@ -38,15 +38,13 @@ from scipy import linalg
 from scipy.special import expit, log_expit
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._math import softplus_expit, weighted_gram
-from moe_lib._newton import newton_maximize
-from moe_lib.model import MoEParams
+from moe_lib._linalg import weighted_gram
+from moe_lib._regression import LogisticRegressions
+from moe_lib._solvers import INNER_MAX_ITER, maximize
+from moe_lib.params import MoEParams
 
 KINDS = ("linear", "logistic")
 METHODS = ("em", "gradient_em", "gd")
-
-#: Bound on the Newton iterations of the inner (gate and logistic-expert) solves.
-INNER_MAX_ITER = 100
 
 RngLike = np.random.Generator | int | None
 
@@ -342,50 +340,16 @@ def gradient(
 def _soft_logistic_fit(
     X: np.ndarray, targets: np.ndarray, start: np.ndarray, tol: float, what: str
 ) -> np.ndarray:
-    """``argmax_b mean_i [t_i x_i^T b - sp(x_i^T b)]`` by Newton, to a gradient of ``tol``."""
+    """``argmax_b mean_i [t_i x_i^T b - sp(x_i^T b)]`` by Newton, to a gradient of ``tol``.
+
+    Two polishing chord steps follow (:func:`moe_lib._solvers.polish_steps`): without them a warm
+    start whose gradient is already below ``tol`` is returned unchanged, and long EM runs stall at
+    an error of about ``tol / curvature`` instead of converging to rounding level.
+    """
     n = X.shape[0]
-    cache: dict[str, object] = {}
-
-    def at(b: np.ndarray) -> tuple[float, np.ndarray]:
-        # Value and expit of the scores, computed once per point: Newton and the polish ask for
-        # the value, gradient and Hessian at the same point in turn.
-        if "b" not in cache or not np.array_equal(cache["b"], b):
-            eta = X @ b
-            sp, s = softplus_expit(eta)
-            cache["b"] = np.array(b, dtype=float, copy=True)
-            cache["value"] = float((targets @ eta - np.sum(sp)) / n)
-            cache["s"] = s
-        return cache["value"], cache["s"]  # type: ignore[return-value]
-
-    def fun(b: np.ndarray) -> float:
-        return at(b)[0]
-
-    def grad(b: np.ndarray) -> np.ndarray:
-        return X.T @ (targets - at(b)[1]) / n
-
-    def hess(b: np.ndarray) -> np.ndarray:
-        s = at(b)[1]
-        return -_weighted_gram(X, s * (1.0 - s))
-
-    b, info = newton_maximize(fun, grad, hess, start, tol=tol, max_iter=INNER_MAX_ITER)
-    # Polish: full Newton steps while they reduce the gradient. Without them a warm start whose
-    # gradient is already below ``tol`` is returned unchanged, and long EM runs stall at an error
-    # of about tol / curvature instead of converging to rounding level.
-    # The polishing steps share one factorised Hessian (chord steps): near the maximiser it
-    # hardly changes, and each step still has to shrink the gradient to be kept.
-    g = grad(b)
-    try:
-        factor = linalg.cho_factor(-hess(b), lower=True, check_finite=False)
-    except (linalg.LinAlgError, ValueError):
-        factor = None
-    for _ in range(2 if factor is not None else 0):
-        cand = b + linalg.cho_solve(factor, g, check_finite=False)
-        if not np.all(np.isfinite(cand)):
-            break
-        g_cand = grad(cand)
-        if not np.max(np.abs(g_cand)) < np.max(np.abs(g)):
-            break
-        b, g = cand, g_cand
+    problem = LogisticRegressions(X, targets, np.ones(n), np.ones((n, 1)), 0.0, np.ones(X.shape[1]))
+    b, info = maximize(problem, start, tol=tol, max_iter=INNER_MAX_ITER, polish=2)
+    g = problem.gradient(b)
     if not info.converged and np.max(np.abs(g)) > tol:
         warnings.warn(
             f"the {what} solve of the EM step stopped with gradient {np.max(np.abs(g)):.2e} > "

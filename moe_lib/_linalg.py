@@ -1,4 +1,5 @@
-"""Small numerical kernels shared by the modules (faster than scipy's general versions)."""
+"""The numerical kernels every layer shares: log-sum-exp and softmax, softplus and the logistic
+function, and blocked weighted Gram matrices (faster than scipy's general versions here)."""
 
 from __future__ import annotations
 
@@ -221,3 +222,93 @@ def pairwise_weighted_grams(
     grams[:, cols_a, cols_b] = sums.T
     grams[:, cols_b, cols_a] = sums.T
     return grams
+
+
+def softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``exp(a - logsumexp(a))`` along ``axis``: probabilities that sum to 1, without overflow."""
+    return np.exp(a - logsumexp(a, axis=axis, keepdims=True))
+
+
+#: Scores up to this size cannot overflow ``exp`` (its limit is ~709.78).
+_EXP_SAFE = 700.0
+
+
+def reference_lse_softmax(
+    scores: np.ndarray, want_softmax: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Log-sum-exp and probabilities of a softmax whose reference class has score 0.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n, C - 1)
+        Scores of the non-reference classes (the reference's is 0).
+    want_softmax : bool
+        Also return the probabilities.
+
+    Returns
+    -------
+    lse : ndarray of shape (n,)
+        ``log(1 + sum_c exp(scores_ic))``.
+    probs : ndarray of shape (n, C - 1) or None
+        ``exp(scores - lse)``, the non-reference classes' probabilities.
+
+    Notes
+    -----
+    The reference term ``exp(0) = 1`` keeps every row sum >= 1, so nothing underflows to
+    ``log 0``; when no score exceeds 700 nothing overflows either, and the row maximum (a pass
+    over the array) is not needed: ``lse = log1p(sum_c exp(s_c))``. Otherwise the scores are
+    shifted by ``max(0, row max)``.
+    """
+    top = float(np.max(scores)) if scores.size else 0.0
+    if top <= _EXP_SAFE:
+        e = np.exp(scores)
+        total_minus_one = row_sum(e)
+        lse = np.log1p(total_minus_one)
+        if not want_softmax:
+            return lse, None
+        e /= (1.0 + total_minus_one)[:, None]
+        return lse, e
+    shift = np.maximum(max_last_axis(scores), 0.0)[:, 0]
+    e = np.exp(scores - shift[:, None])
+    rest = row_sum(e)
+    total = np.exp(-shift) + rest
+    # log1p keeps the tiny probabilities of rows whose reference class dominates (shift 0).
+    lse = np.where(shift > 0, np.log(total) + shift, np.log1p(rest))
+    if not want_softmax:
+        return lse, None
+    e /= total[:, None]
+    return lse, e
+
+
+def log_softmax_ref(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Log-probabilities of a softmax model with linear scores.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+        Design matrix (intercept column included when wanted).
+    coef : ndarray of shape (C, p)
+        Coefficients; row 0 is the reference class and is normally all zeros.
+
+    Returns
+    -------
+    ndarray of shape (n, C)
+        ``log P(class c | x_i)``, computed with log-sum-exp.
+    """
+    coef = np.asarray(coef, dtype=float)
+    if coef.shape[0] > 1 and not np.any(coef[0]):
+        scores = X @ coef[1:].T
+        lse, _ = reference_lse_softmax(scores, want_softmax=False)
+        out = np.empty((X.shape[0], coef.shape[0]))
+        out[:, 0] = -lse
+        np.subtract(scores, lse[:, None], out=out[:, 1:])
+        return out
+    eta = X @ coef.T
+    return eta - logsumexp(eta, axis=1, keepdims=True)
+
+
+def lambda_max(X: np.ndarray, w: np.ndarray) -> float:
+    """Largest eigenvalue of ``X^T diag(w) X`` (0 for a design without columns)."""
+    if X.shape[1] == 0:
+        return 0.0
+    return float(np.linalg.eigvalsh(weighted_gram(X, w))[-1])

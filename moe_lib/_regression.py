@@ -1,0 +1,356 @@
+"""The weighted regressions every iterative M-step solves, as :class:`moe_lib._solvers.Problem`.
+
+- :class:`SoftmaxRegression`: weighted, soft-label, L2-penalised softmax regression with a
+  reference class. The gate's M-step is one (soft labels = responsibilities, unit weights); a
+  multinomial expert's M-step is one (one-hot labels, weights = that expert's responsibilities).
+- :class:`LogisticRegressions`: ``K`` weighted logistic (binomial) regressions solved jointly.
+  Their objective is a sum of per-regression terms, each divided by its total weight, so the
+  Hessian is block-diagonal and Newton on the sum is Newton on every regression at once, with
+  one pass over the design per evaluation. The logistic experts' M-step is one; the symmetric
+  models' soft-label regressions are one with ``K = 1``.
+
+Each objective is scaled per unit weight, so the solvers' gradient tolerance does not grow with
+the sample size. Every evaluation runs over the design in row blocks whose temporaries stay in
+cache (:func:`moe_lib._linalg.row_blocks`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from moe_lib._linalg import (
+    PAIRWISE_MAX_COLS,
+    column_sum,
+    pairwise_weighted_grams,
+    reference_lse_softmax,
+    row_blocks,
+    row_sum,
+    softplus_expit,
+    weighted_gram,
+    weighted_grams,
+)
+from moe_lib._solvers import INNER_MAX_ITER, INNER_TOL, Problem, SolveInfo, maximize
+
+#: Row chunk of :func:`_neg_hessian_one_product`, in array elements (8 MB of float64 per temporary).
+HESSIAN_CHUNK = 2**20
+#: From this many non-reference classes on (C >= 7), wide designs use
+#: :func:`_neg_hessian_one_product` instead of ``(C-1)C/2`` separate weighted Gram matrices
+#: (0.75 of the time at n = 1e5, p = 101, C = 8), which is slower for C <= 5.
+ONE_PRODUCT_MIN_BLOCKS = 6
+
+
+class SoftmaxRegression(Problem):
+    """``sum_i w_i sum_c T_ic log P_ic - alpha/2 ||mask * coef||^2``, divided by ``sum_i w_i``.
+
+    ``P_i = softmax(coef @ x_i)`` with row 0 of ``coef`` fixed at zero; the unknowns are the
+    other ``C - 1`` rows, flattened.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    targets : ndarray of shape (n, C)
+        Non-negative soft labels (rows usually sum to 1).
+    weights : ndarray of shape (n,)
+        Non-negative sample weights with a positive sum.
+    alpha : float
+        L2 penalty on the masked coefficients.
+    mask : ndarray of shape (p,)
+        1 for penalised columns, 0 for unpenalised ones (the intercept).
+    """
+
+    def __init__(self, X, targets, weights, alpha: float, mask) -> None:
+        super().__init__()
+        wsum = float(np.sum(weights))
+        if not wsum > 0:
+            raise ValueError("weights must have a positive sum to fit a softmax regression")
+        self.X, self.alpha, self.mask = X, float(alpha), np.asarray(mask, dtype=float)
+        n, p = X.shape
+        self.C, self.p = targets.shape[1], p
+        self.scale = 1.0 / wsum
+        weighted_targets = weights[:, None] * targets
+        self.row_weight = weights * row_sum(targets)
+        # The targets' part of the gradient does not depend on the coefficients.
+        self.targets_r = np.ascontiguousarray(weighted_targets[:, 1:])
+        self.targets_x = self.targets_r.T @ X
+        self.unit_rows = bool(np.all(self.row_weight == 1.0))
+        self.blocks = row_blocks(n, max(self.C - 1, p))
+
+    def _evaluate(self, v):
+        # One pass over X in row blocks: scores, log-sum-exp, probabilities, and the products
+        # with X of the gradient.
+        X, C, p = self.X, self.C, self.p
+        B = v.reshape(C - 1, p)
+        P = np.empty((X.shape[0], C - 1))
+        value = 0.0
+        weighted_px = np.zeros((C - 1, p))
+        for rows in self.blocks:
+            Xb = X[rows]
+            # The reference class has score 0: only the other C - 1 scores are computed.
+            scores = Xb @ B.T
+            if C == 2:
+                # Two classes: the softmax is the logistic function of the one score.
+                lse, s = softplus_expit(scores[:, 0])
+                Pb = s[:, None]
+            else:
+                lse, Pb = reference_lse_softmax(scores)
+            value += np.vdot(self.targets_r[rows], scores) - self.row_weight[rows] @ lse
+            P[rows] = Pb
+            weighted_px += (Pb if self.unit_rows else self.row_weight[rows, None] * Pb).T @ Xb
+        value -= 0.5 * self.alpha * np.sum(self.mask * B**2)
+        self.P = P
+        self.grad_ = (self.targets_x - weighted_px - self.alpha * self.mask * B).ravel()
+        return float(value) * self.scale
+
+    def _gradient(self):
+        return self.grad_ * self.scale
+
+    def _neg_hessian(self):
+        neg_h = softmax_neg_hessian(self.X, self.P, self.row_weight)
+        neg_h[np.diag_indices(neg_h.shape[0])] += self.alpha * np.tile(self.mask, self.C - 1)
+        return neg_h * self.scale
+
+    def _neg_hessp(self, u):
+        P, U = self.P, u.reshape(self.C - 1, self.p)
+        PXU = P * (self.X @ U.T)
+        HU = self.row_weight[:, None] * (PXU - P * row_sum(PXU)[:, None])
+        return (HU.T @ self.X + self.alpha * self.mask * U).ravel() * self.scale
+
+
+def fit_weighted_softmax(
+    X: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    coef_init: np.ndarray,
+    *,
+    alpha: float = 0.0,
+    penalty_mask: np.ndarray | None = None,
+    tol: float = INNER_TOL,
+    max_iter: int = INNER_MAX_ITER,
+) -> tuple[np.ndarray, SolveInfo]:
+    """Maximise a :class:`SoftmaxRegression` from ``coef_init`` (its row 0 is ignored).
+
+    Returns
+    -------
+    coef : ndarray of shape (C, p)
+        Row 0 is zero.
+    info : SolveInfo
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> T = np.array([[0.9, 0.1], [0.7, 0.3], [0.4, 0.6], [0.2, 0.8]])
+    >>> coef, info = fit_weighted_softmax(X, T, np.ones(4), np.zeros((2, 2)))
+    >>> bool(info.converged), coef.shape
+    (True, (2, 2))
+    """
+    p, C = X.shape[1], targets.shape[1]
+    mask = np.ones(p) if penalty_mask is None else penalty_mask
+    problem = SoftmaxRegression(X, targets, weights, alpha, mask)
+    v0 = np.asarray(coef_init, dtype=float)[1:].ravel()
+    v, info = maximize(problem, v0, tol=tol, max_iter=max_iter)
+    return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)]), info
+
+
+class LogisticRegressions(Problem):
+    """``sum_k [sum_i W_ik (y_i eta_ik - m_i sp(eta_ik)) - alpha/2 ||mask b_k||^2] / sum_i W_ik``.
+
+    ``eta_ik = x_i^T b_k``; ``y`` may be soft (in ``[0, m]``). The unknowns are the ``K``
+    coefficient vectors, flattened.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    y : ndarray of shape (n,)
+    trials : ndarray of shape (n,)
+        Trial counts ``m_i`` (ones for Bernoulli labels).
+    weights : ndarray of shape (n, K)
+        Non-negative weights of each regression, each column with a positive sum.
+    alpha : float
+    mask : ndarray of shape (p,)
+    """
+
+    def __init__(self, X, y, trials, weights, alpha: float, mask) -> None:
+        super().__init__()
+        self.X, self.alpha, self.mask = X, float(alpha), np.asarray(mask, dtype=float)
+        self.K, self.p = weights.shape[1], X.shape[1]
+        self.scale = 1.0 / column_sum(weights)
+        self.WY, self.WM = weights * y[:, None], weights * trials[:, None]
+        self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
+
+    def _evaluate(self, b):
+        # Value per regression, the gradient (penalty excluded) and the expit of the scores, in
+        # one pass over X by row blocks (the (n, K) temporaries stay in cache).
+        X, B = self.X, b.reshape(self.K, self.p)
+        S = np.empty((X.shape[0], self.K))
+        value = np.zeros(self.K)
+        G = np.zeros((self.K, self.p))
+        for rows in self.blocks:
+            Xb, wy, wm = X[rows], self.WY[rows], self.WM[rows]
+            eta = Xb @ B.T
+            sp, s = softplus_expit(eta)
+            S[rows] = s
+            sp *= wm
+            eta *= wy
+            eta -= sp
+            value += column_sum(eta)
+            s *= wm
+            np.subtract(wy, s, out=s)
+            G += s.T @ Xb
+        self.S, self.B = S, B
+        self.G = G - self.alpha * self.mask * B
+        per_regression = value - 0.5 * self.alpha * np.sum(self.mask * B**2, axis=1)
+        return float(per_regression @ self.scale)
+
+    def _gradient(self):
+        return (self.G * self.scale[:, None]).ravel()
+
+    def _curvature_weights(self):
+        return self.WM * self.S * (1 - self.S)
+
+    def _neg_hessian(self):
+        K, p = self.K, self.p
+        grams = weighted_grams(self.X, self._curvature_weights())
+        H = np.zeros((K * p, K * p))
+        for k, block in enumerate(grams):
+            block[np.diag_indices(p)] += self.alpha * self.mask
+            H[k * p : (k + 1) * p, k * p : (k + 1) * p] = block * self.scale[k]
+        return H
+
+    def _neg_hessp(self, u):
+        U = u.reshape(self.K, self.p)
+        HU = (self._curvature_weights() * (self.X @ U.T)).T @ self.X + self.alpha * self.mask * U
+        return (HU * self.scale[:, None]).ravel()
+
+
+def fit_weighted_logistic(
+    X: np.ndarray,
+    y: np.ndarray,
+    trials: np.ndarray,
+    weights: np.ndarray,
+    coef_init: np.ndarray,
+    *,
+    alpha: float = 0.0,
+    penalty_mask: np.ndarray | None = None,
+    tol: float = INNER_TOL,
+    max_iter: int = INNER_MAX_ITER,
+    polish: int = 0,
+) -> tuple[np.ndarray, SolveInfo]:
+    """Maximise :class:`LogisticRegressions` from ``coef_init`` of shape (K, p).
+
+    Returns
+    -------
+    coef : ndarray of shape (K, p)
+    info : SolveInfo
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> y = np.array([0.0, 1.0, 0.0, 1.0])
+    >>> coef, info = fit_weighted_logistic(X, y, np.ones(4), np.ones((4, 1)), np.zeros((1, 2)))
+    >>> bool(info.converged), coef.shape
+    (True, (1, 2))
+    """
+    mask = np.ones(X.shape[1]) if penalty_mask is None else penalty_mask
+    problem = LogisticRegressions(X, y, trials, weights, alpha, mask)
+    b, info = maximize(
+        problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol, max_iter=max_iter,
+        polish=polish,
+    )
+    return b.reshape(coef_init.shape), info
+
+
+def softmax_neg_hessian(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sum_i w_i (diag(P_i) - P_i P_i^T) (x) x_i x_i^T``, the negated softmax Hessian.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+    P : ndarray of shape (n, C - 1)
+        Probabilities of the non-reference classes.
+    w : ndarray of shape (n,)
+        Non-negative row weights.
+
+    Returns
+    -------
+    ndarray of shape ((C - 1) p, (C - 1) p)
+        Block ``(c, d)`` is ``X^T diag(w P_c (delta_cd - P_d)) X``; the diagonal blocks use the
+        weights ``w P_c (1 - P_c)`` (no cancellation). Three assemblies give the same matrix up
+        to rounding; the fastest for the shape is used (measured at n = 1e6, p = 11: one or two
+        non-reference classes, separate weighted Gram matrices; 3 to 7 classes,
+        :func:`_neg_hessian_pairwise`).
+    """
+    k, p = P.shape[1], X.shape[1]
+    if k >= 3 and p <= PAIRWISE_MAX_COLS:
+        return _neg_hessian_pairwise(X, P, w)
+    if k >= ONE_PRODUCT_MIN_BLOCKS:
+        return _neg_hessian_one_product(X, P, w)
+    return _neg_hessian_blocks(X, P, w)
+
+
+def _neg_hessian_blocks(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """One weighted Gram matrix per block ``(c, d)``, ``c <= d``."""
+    k, p = P.shape[1], X.shape[1]
+    neg_h = np.zeros((k, p, k, p))
+    for c in range(k):
+        for d in range(c, k):
+            a = P[:, c] * (1 - P[:, c]) if c == d else -P[:, c] * P[:, d]
+            block = weighted_gram(X, w * a)
+            neg_h[c, :, d, :] = block
+            neg_h[d, :, c, :] = block.T
+    return neg_h.reshape(k * p, k * p)
+
+
+def _neg_hessian_pairwise(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """All ``k(k+1)/2`` blocks by :func:`moe_lib._linalg.pairwise_weighted_grams`.
+
+    The block weights ``w P_c (delta_cd - P_d)``, ``c <= d``, are formed per row block, so the
+    (n, k(k+1)/2) array of them never exists; worth it while ``p`` is small.
+    """
+    p, k = X.shape[1], P.shape[1]
+    cls_c, cls_d = np.triu_indices(k)
+    on_diag = cls_c == cls_d
+
+    def block_weights(rows: slice) -> np.ndarray:
+        Pb = P[rows]
+        A = Pb[:, cls_c] * Pb[:, cls_d]
+        A[:, on_diag] = Pb * (1 - Pb)
+        A[:, ~on_diag] *= -1
+        A *= w[rows, None]
+        return A
+
+    grams = pairwise_weighted_grams(X, block_weights, cls_c.size)
+    neg_h = np.zeros((k, p, k, p))
+    for j, (c, d) in enumerate(zip(cls_c, cls_d, strict=True)):
+        neg_h[c, :, d, :] = grams[j]
+        neg_h[d, :, c, :] = grams[j]
+    return neg_h.reshape(k * p, k * p)
+
+
+def _neg_hessian_one_product(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Diagonal blocks from ``w P_c (1 - P_c)``, off-diagonal ones from one product ``Y^T Y``.
+
+    ``Y`` has the rows ``sqrt(w_i) P_i (x) x_i``, so ``Y^T Y`` holds every ``X^T diag(w P_c P_d) X``
+    at once, instead of ``(C - 1)(C - 2)/2`` separate weighted Gram matrices. Rows are processed
+    in chunks of :data:`HESSIAN_CHUNK` elements so that memory stays bounded.
+    """
+    n, p = X.shape
+    k = P.shape[1]
+    m = k * p
+    diag = np.zeros((m, p))
+    off = np.zeros((m, m))
+    sw = np.sqrt(np.maximum(w, 0.0))
+    step = max(1, HESSIAN_CHUNK // m)
+    for start in range(0, n, step):
+        rows = slice(start, start + step)
+        Xs, Ps = X[rows], P[rows]
+        Z = ((w[rows, None] * (Ps * (1 - Ps)))[:, :, None] * Xs[:, None, :]).reshape(-1, m)
+        diag += Z.T @ Xs
+        Y = ((sw[rows, None] * Ps)[:, :, None] * Xs[:, None, :]).reshape(-1, m)
+        off += Y.T @ Y
+    neg_h = -off.reshape(k, p, k, p)
+    diag = diag.reshape(k, p, p)
+    for c in range(k):
+        neg_h[c, :, c, :] = diag[c]
+    return neg_h.reshape(m, m)

@@ -1,0 +1,107 @@
+"""Everything about the softmax gate: its probabilities, exact M-step, gradient, curvature bound
+and the checks for a gate whose coefficients diverge.
+
+The gate is ``pi_k(g) = exp(g^T w_k) / sum_j exp(g^T w_j)`` on the gate design ``g`` with expert
+0 as the reference (``w_0 = 0``). Its M-step maximises ``sum_{i,k} r_ik log pi_k(g_i; w)`` minus an
+optional L2 penalty: a multinomial logistic regression whose soft labels are the
+responsibilities (:class:`moe_lib._regression.SoftmaxRegression`). A gate design with no columns
+gives fixed, uniform mixing weights and has nothing to fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from moe_lib._linalg import lambda_max, log_softmax_ref
+from moe_lib._regression import fit_weighted_softmax
+from moe_lib._solvers import SolveInfo
+from moe_lib.params import MoEData, MoEParams
+
+#: Responsibilities within this distance of 0/1, and fitted probabilities within this distance of
+#: them, count as reproduced "to within rounding" by the separation checks.
+SEPARATION_THRESHOLD = 1e-6
+
+#: Log-odds beyond which a fitted probability is 0 or 1 to within ~1e-22: a gate whose scores
+#: reach it is drifting towards infinite coefficients (also in a fit that "converged": under
+#: quasi-complete separation the log-likelihood has a finite supremum that it approaches).
+SATURATION_LOGODDS = 50.0
+
+
+def gate_log_proba(gate_X: np.ndarray, gate: np.ndarray) -> np.ndarray:
+    """Log mixing weights ``log pi_k(g_i)``, shape (n, K); a design with 0 columns gives 1/K.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.exp(gate_log_proba(np.ones((1, 1)), np.array([[0.0], [np.log(3.0)]]))).round(3)
+    array([[0.25, 0.75]])
+    """
+    return log_softmax_ref(gate_X, gate)
+
+
+def gate_m_step(
+    data: MoEData, resp: np.ndarray, gate: np.ndarray, alpha: float = 0.0
+) -> tuple[np.ndarray, SolveInfo | None]:
+    """Exact gate M-step: soft-label softmax regression of ``resp`` on the gate design.
+
+    Warm-started at ``gate``; solved until the largest gradient entry per sample is at most
+    ``1e-10``. Returns the new gate (K, q) and what the solve did (``None``: nothing to fit).
+    """
+    if data.gate_X.shape[1] == 0:
+        return gate, None
+    return fit_weighted_softmax(
+        data.gate_X, resp, np.ones(data.n_samples), gate, alpha=alpha,
+        penalty_mask=data.gate_mask,
+    )
+
+
+def gate_gradient(
+    data: MoEData, resp: np.ndarray, gate: np.ndarray, alpha: float = 0.0
+) -> np.ndarray:
+    """Gradient of ``Q_gate - penalty`` in the non-reference rows: ``sum_i (r_ik - pi_ik) g_i``.
+
+    At the responsibilities of ``gate`` itself this is the gate block of the log-likelihood's
+    gradient (Fisher's identity). Shape (K - 1, q).
+    """
+    pi = np.exp(gate_log_proba(data.gate_X, gate))
+    return (resp - pi)[:, 1:].T @ data.gate_X - alpha * data.gate_mask * gate[1:]
+
+
+def gate_curvature(data: MoEData, n_experts: int, alpha: float = 0.0) -> float:
+    """Boehning's bound on the gate block's curvature: ``1/2 c_K lambda_max(G^T G) + alpha``.
+
+    ``c_K = lambda_max(I - 11^T/K)`` on the ``K - 1`` free rows: 1/2 for two experts, 1 otherwise.
+    """
+    c_k = 0.5 if n_experts == 2 else 1.0
+    return 0.5 * c_k * lambda_max(data.gate_X, np.ones(data.n_samples)) + alpha
+
+
+def gate_separation_messages(data: MoEData, params: MoEParams, resp: np.ndarray) -> list[str]:
+    """Describe a gate whose probabilities reproduce hard responsibilities (separation)."""
+    if not data.gate_X.shape[1] or params.n_experts < 2:
+        return []
+    pi = np.exp(gate_log_proba(data.gate_X, params.gate))
+    hard = np.min(np.max(resp, axis=1)) >= 1 - SEPARATION_THRESHOLD
+    used = np.unique(np.argmax(resp, axis=1)).size > 1
+    if hard and used and np.max(np.abs(resp - pi)) <= SEPARATION_THRESHOLD:
+        return [
+            "the gate separates the experts' data (its probabilities reproduce hard "
+            "responsibilities): the maximum-likelihood gate coefficients are infinite; use "
+            "alpha > 0"
+        ]
+    return []
+
+
+def gate_saturation_messages(data: MoEData, params: MoEParams) -> list[str]:
+    """Describe gate scores so large that its coefficients look like they diverge."""
+    if not data.gate_X.shape[1]:
+        return []
+    scores = data.gate_X @ params.gate.T
+    spread = float(np.max(np.max(scores, axis=1) - np.min(scores, axis=1)))
+    if spread > SATURATION_LOGODDS:
+        return [
+            f"the gate's log-odds reach {spread:.3g}: its coefficients appear to diverge (the "
+            "experts' data look separable by the gate: the likelihood keeps rising as the gate "
+            "becomes a hard switch, so no finite maximum exists); use alpha > 0"
+        ]
+    return []
