@@ -49,6 +49,16 @@ class FitResult:
     path : ndarray of shape (n_iter + 1, m) or None
         With ``record_path=True``: the iterates in free coordinates (:func:`moe_lib.to_free`),
         row 0 the start (``nan`` when the run started from responsibilities).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, load_tonedata, make_data
+    >>> X, y = load_tonedata(return_X_y=True)
+    >>> resp = random_resp(len(y), 2, np.random.default_rng(0))
+    >>> result = run(LinearExperts(), make_data(X, y), init_resp=resp, max_iter=5, tol=None)
+    >>> result.n_iter, result.converged, result.loglik_history.shape
+    (5, False, (5,))
     """
 
     params: MoEParams
@@ -103,7 +113,9 @@ def has_converged(history: list[float], tol: float) -> bool:
     return True
 
 
-def expert_saturation_messages(family: ExpertFamily, data: MoEData, params: MoEParams) -> list[str]:
+def _expert_saturation_messages(
+    family: ExpertFamily, data: MoEData, params: MoEParams
+) -> list[str]:
     """Describe expert scores so large that the coefficients look like they diverge."""
     if not family.penalized:
         return []
@@ -116,7 +128,7 @@ def expert_saturation_messages(family: ExpertFamily, data: MoEData, params: MoEP
     return []
 
 
-def separation_messages(
+def _separation_messages(
     family: ExpertFamily, data: MoEData, params: MoEParams, resp: np.ndarray
 ) -> list[str]:
     """Describe (quasi-)separation in the experts or the gate at a fit."""
@@ -128,7 +140,7 @@ def separation_messages(
     return msgs + gate_separation_messages(data, params, resp)
 
 
-def identical_experts_message(params: MoEParams) -> list[str]:
+def _identical_experts_message(params: MoEParams) -> list[str]:
     """Describe the fixed point where every expert is the same and the gate is constant.
 
     EM cannot leave it (the responsibilities equal the gate there), e.g. after uniform
@@ -153,7 +165,16 @@ def identical_experts_message(params: MoEParams) -> list[str]:
 
 
 def start_params(family: ExpertFamily, data: MoEData, n_experts: int) -> MoEParams:
-    """Neutral warm start for a first M-step from responsibilities (zeros; unit variances)."""
+    """Neutral warm start for a first M-step from responsibilities (zeros; unit variances).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, make_data
+    >>> start = start_params(LinearExperts(), make_data(np.ones((3, 1)), np.zeros(3)), 2)
+    >>> start.gate.shape, start.coef.shape, start.sigma
+    ((2, 2), (2, 2), array([1., 1.]))
+    """
     return MoEParams(
         np.zeros((n_experts, data.gate_X.shape[1])),
         family.init_coef(n_experts, data.X.shape[1]),
@@ -162,7 +183,15 @@ def start_params(family: ExpertFamily, data: MoEData, n_experts: int) -> MoEPara
 
 
 def random_resp(n_samples: int, n_experts: int, rng: np.random.Generator) -> np.ndarray:
-    """Random responsibilities, each row drawn from a flat Dirichlet distribution."""
+    """Random responsibilities, each row drawn from a flat Dirichlet distribution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resp = random_resp(4, 3, np.random.default_rng(0))
+    >>> resp.shape, bool(np.allclose(resp.sum(axis=1), 1.0))
+    ((4, 3), True)
+    """
     return rng.dirichlet(np.ones(n_experts), size=n_samples)
 
 
@@ -239,7 +268,7 @@ def run(
     else:
         params = init_params
         resp, _ = e_step(family, data, params)
-        symmetric_start = bool(identical_experts_message(params))
+        symmetric_start = bool(_identical_experts_message(params))
     path = [to_free(family, params) if init_resp is None else None] if record_path else None
     lls: list[float] = []
     objs: list[float] = []
@@ -287,14 +316,14 @@ def run(
     # Only a start on the symmetric fixed point is diagnosed: a fit from an asymmetric start that
     # ends with identical experts has found a (degenerate) optimum, not a trap.
     if symmetric_start:
-        messages.extend(identical_experts_message(params))
+        messages.extend(_identical_experts_message(params))
     if alpha == 0:
-        messages.extend(separation_messages(family, data, params, resp))
+        messages.extend(_separation_messages(family, data, params, resp))
         # Also when "converged": under quasi-complete separation the log-likelihood converges to
         # a finite supremum while some coefficients run off to infinity.
         if not messages:
             messages.extend(gate_saturation_messages(data, params))
-            messages.extend(expert_saturation_messages(family, data, params))
+            messages.extend(_expert_saturation_messages(family, data, params))
     if path is not None:
         m = path[-1].size
         path = np.array([np.full(m, np.nan) if v is None else v for v in path])

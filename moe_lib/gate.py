@@ -46,6 +46,16 @@ def gate_m_step(
 
     Warm-started at ``gate``; solved until the largest gradient entry per sample is at most
     ``1e-10``. Returns the new gate (K, q) and what the solve did (``None``: nothing to fit).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import make_data
+    >>> data = make_data(np.array([[-1.0], [0.0], [1.0]]), np.zeros(3))
+    >>> resp = np.array([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]])
+    >>> gate, info = gate_m_step(data, resp, np.zeros((2, 2)))
+    >>> bool(np.allclose(gate[1], [0.0, np.log(9.0)])), info.converged  # logit(0.9) = log 9
+    (True, True)
     """
     if data.gate_X.shape[1] == 0:
         return gate, None
@@ -62,6 +72,14 @@ def gate_gradient(
 
     At the responsibilities of ``gate`` itself this is the gate block of the log-likelihood's
     gradient (Fisher's identity). Shape (K - 1, q).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import make_data
+    >>> data = make_data(np.array([[-1.0], [1.0]]), np.zeros(2))
+    >>> gate_gradient(data, np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros((2, 2)))
+    array([[0., 1.]])
     """
     pi = np.exp(gate_log_proba(data.gate_X, gate))
     return (resp - pi)[:, 1:].T @ data.gate_X - alpha * data.gate_mask * gate[1:]
@@ -71,13 +89,31 @@ def gate_curvature(data: MoEData, n_experts: int, alpha: float = 0.0) -> float:
     """Boehning's bound on the gate block's curvature: ``1/2 c_K lambda_max(G^T G) + alpha``.
 
     ``c_K = lambda_max(I - 11^T/K)`` on the ``K - 1`` free rows: 1/2 for two experts, 1 otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import make_data
+    >>> data = make_data(np.zeros((4, 0)), np.zeros(4))  # intercept only: G^T G = 4
+    >>> gate_curvature(data, 2), gate_curvature(data, 3, alpha=0.5)
+    (1.0, 2.5)
     """
     c_k = 0.5 if n_experts == 2 else 1.0
     return 0.5 * c_k * lambda_max(data.gate_X, np.ones(data.n_samples)) + alpha
 
 
 def gate_separation_messages(data: MoEData, params: MoEParams, resp: np.ndarray) -> list[str]:
-    """Describe a gate whose probabilities reproduce hard responsibilities (separation)."""
+    """Describe a gate whose probabilities reproduce hard responsibilities (separation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import MoEParams, make_data
+    >>> data = make_data(np.array([[-1.0], [1.0]]), np.zeros(2))
+    >>> params = MoEParams(np.array([[0.0, 0.0], [0.0, 40.0]]), np.zeros((2, 2)), np.ones(2))
+    >>> len(gate_separation_messages(data, params, np.array([[1.0, 0.0], [0.0, 1.0]])))
+    1
+    """
     if not data.gate_X.shape[1] or params.n_experts < 2:
         return []
     pi = np.exp(gate_log_proba(data.gate_X, params.gate))
@@ -93,7 +129,17 @@ def gate_separation_messages(data: MoEData, params: MoEParams, resp: np.ndarray)
 
 
 def gate_saturation_messages(data: MoEData, params: MoEParams) -> list[str]:
-    """Describe gate scores so large that its coefficients look like they diverge."""
+    """Describe gate scores so large that its coefficients look like they diverge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import MoEParams, make_data
+    >>> data = make_data(np.array([[-1.0], [1.0]]), np.zeros(2))
+    >>> params = MoEParams(np.array([[0.0, 0.0], [0.0, 60.0]]), np.zeros((2, 2)), np.ones(2))
+    >>> gate_saturation_messages(data, params)[0][:28]
+    "the gate's log-odds reach 60"
+    """
     if not data.gate_X.shape[1]:
         return []
     scores = data.gate_X @ params.gate.T

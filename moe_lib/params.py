@@ -141,6 +141,13 @@ class MoEData:
         1 for penalised expert columns, 0 otherwise (default: all penalised).
     gate_mask : ndarray of shape (q,)
         1 for penalised gate columns, 0 otherwise (default: all penalised).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = MoEData(np.ones((3, 2)), np.zeros(3), np.ones((3, 0)))
+    >>> data.n_samples, data.expert_mask, data.gate_mask
+    (3, array([1., 1.]), array([], dtype=float64))
     """
 
     X: np.ndarray
@@ -253,7 +260,16 @@ def to_free(family: ExpertFamily, params: MoEParams) -> np.ndarray:
 
 
 def from_free(family: ExpertFamily, v: np.ndarray, like: MoEParams) -> MoEParams:
-    """Inverse of :func:`to_free`, shaped like ``like``."""
+    """Inverse of :func:`to_free`, shaped like ``like``.
+
+    Examples
+    --------
+    >>> from moe_lib.experts import LinearExperts
+    >>> p = MoEParams(np.array([[0.0, 0.0], [1.0, 2.0]]), np.ones((2, 2)), np.array([1.0, 2.0]))
+    >>> q = from_free(LinearExperts(), to_free(LinearExperts(), p), p)
+    >>> bool(np.allclose(q.sigma, p.sigma) and np.array_equal(q.gate, p.gate))
+    True
+    """
     K, q = like.gate.shape
     m = (K - 1) * q
     gate = np.vstack([np.zeros((1, q)), v[:m].reshape(K - 1, q)])
@@ -262,7 +278,17 @@ def from_free(family: ExpertFamily, v: np.ndarray, like: MoEParams) -> MoEParams
 
 
 def check_alpha(alpha: float) -> float:
-    """The L2 penalty strength: a finite number >= 0."""
+    """The L2 penalty strength: a finite number >= 0.
+
+    Examples
+    --------
+    >>> check_alpha(0)
+    0.0
+    >>> check_alpha(-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must be a finite number >= 0, got -1.0
+    """
     return check_real(alpha, "alpha", min_value=0.0)
 
 
@@ -270,6 +296,14 @@ def penalty(family: ExpertFamily, data: MoEData, params: MoEParams, alpha: float
     """``alpha/2 * (||gate coefs||^2 + ||logistic expert coefs||^2)``, intercepts excluded.
 
     Linear-Gaussian experts are never penalised (``family.penalized`` is False).
+
+    Examples
+    --------
+    >>> from moe_lib.experts import LogisticExperts
+    >>> data = make_data(np.zeros((2, 1)), np.array([0.0, 1.0]))
+    >>> p = MoEParams(np.array([[0.0, 0.0], [5.0, 1.0]]), np.array([[9.0, 2.0], [9.0, 0.0]]))
+    >>> penalty(LogisticExperts(), data, p, alpha=2.0)  # slopes 1 and 2; intercepts are free
+    5.0
     """
     if alpha == 0:
         return 0.0
@@ -278,7 +312,16 @@ def penalty(family: ExpertFamily, data: MoEData, params: MoEParams, alpha: float
 
 
 def penalty_weights(family: ExpertFamily, data: MoEData, params: MoEParams) -> np.ndarray:
-    """Diagonal ``d`` with ``penalty(alpha) = alpha/2 * sum_j d_j v_j^2`` in free coordinates."""
+    """Diagonal ``d`` with ``penalty(alpha) = alpha/2 * sum_j d_j v_j^2`` in free coordinates.
+
+    Examples
+    --------
+    >>> from moe_lib.experts import LogisticExperts
+    >>> data = make_data(np.zeros((2, 1)), np.array([0.0, 1.0]))
+    >>> p = MoEParams(np.zeros((2, 2)), np.zeros((2, 2)))
+    >>> penalty_weights(LogisticExperts(), data, p)
+    array([0., 1., 0., 1., 0., 1.])
+    """
     gate_w = np.tile(np.asarray(data.gate_mask, dtype=float), params.n_experts - 1)
     if family.penalized:
         mask = np.broadcast_to(np.asarray(data.expert_mask, dtype=float), params.coef.shape)

@@ -105,6 +105,13 @@ def band_statistics(
     low, high : ndarray of shape (T,) or None
         The ``low`` and ``high`` quantiles of each column (linear interpolation, as
         :func:`numpy.nanquantile`); ``None`` when ``quantiles`` is ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> median, low, high = band_statistics(np.array([[1.0, 2.0], [3.0, np.nan]]), (0.0, 1.0))
+    >>> median, low, high
+    (array([2., 2.]), array([1., 2.]), array([3., 2.]))
     """
     arr = _check_curves(curves)
     qs = _check_quantiles(quantiles)
@@ -165,6 +172,16 @@ def median_band(
     band : matplotlib PolyCollection or None
         The filled area between the (masked) low and high quantiles; ``None`` if
         ``quantiles`` is ``None``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> fig, ax = plt.subplots()
+    >>> line, band = median_band(ax, None, np.array([[1.0, 0.5], [3.0, 1.5]]), label="EM")
+    >>> line.get_ydata().tolist(), band is not None
+    ([2.0, 1.0], True)
+    >>> plt.close(fig)
     """
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
@@ -257,6 +274,14 @@ def convergence_figure(
     fig : matplotlib Figure
     axes : ndarray of Axes, shape (n_panels,)
         In the order of ``panels``; unused grid cells are removed from the figure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> curves = np.exp(-np.arange(10.0))[None, :] * np.array([[1.0], [2.0], [3.0]])
+    >>> fig, axes = convergence_figure({"error": {"EM": curves, "GD": 2 * curves}})
+    >>> axes.shape, [t.get_text() for t in axes[0].get_legend().get_texts()]
+    ((1,), ['EM', 'GD'])
     """
     if not isinstance(panels, Mapping) or len(panels) == 0:
         raise ValueError("panels must be a non-empty mapping {panel title: {method: curves}}")

@@ -28,7 +28,15 @@ from moe_lib.params import MoEData, MoEParams, from_free, to_free
 
 
 def check_expert_weights(resp: np.ndarray) -> None:
-    """Raise ``ValueError`` when an expert receives (numerically) no weight."""
+    """Raise ``ValueError`` when an expert receives (numerically) no weight.
+
+    Examples
+    --------
+    >>> check_expert_weights(np.array([[1.0, 0.0], [1.0, 0.0]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: expert 1 received no weight (sum of responsibilities 0 of 2 samples): ...
+    """
     n = resp.shape[0]
     nk = resp.sum(axis=0)
     dead = np.flatnonzero(~(nk > 1e-10 * n))
@@ -149,6 +157,19 @@ def objective_gradient(
     curvature : ndarray of shape (m,)
         Per coordinate, a bound on the curvature of ``Q`` on its block: Boehning's bound for the
         gate (:func:`moe_lib.gate.gate_curvature`) and the family's bounds for the experts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, MoEParams, make_data, to_free, from_free, objective
+    >>> data = make_data(np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 3.0]))
+    >>> p = MoEParams(np.array([[0.0, 0.0], [0.1, 0.2]]), np.ones((2, 2)), np.ones(2))
+    >>> g, curv = objective_gradient(LinearExperts(), data, p)
+    >>> v, h = to_free(LinearExperts(), p), 1e-6 * np.eye(8)[2]
+    >>> fd = (objective(LinearExperts(), data, from_free(LinearExperts(), v + h, p))
+    ...       - objective(LinearExperts(), data, from_free(LinearExperts(), v - h, p))) / 2e-6
+    >>> bool(abs(fd - g[2]) < 1e-6), g.shape == curv.shape == (8,)
+    (True, True)
     """
     alpha = check_model_inputs(family, data, params, alpha)
     if resp is not None:
@@ -178,6 +199,17 @@ def gradient_em_step(
     """One gradient step on ``Q(. | theta_t)`` with per-block steps ``step_size / L_block``.
 
     ``step_size`` is a multiplier of the per-block curvature steps (default 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, load_tonedata, make_data, objective, random_params
+    >>> X, y = load_tonedata(return_X_y=True)
+    >>> data, family = make_data(X, y), LinearExperts()
+    >>> start = random_params(family, 2, 2, 2, np.random.default_rng(0), scale=0.1)
+    >>> new = gradient_em_step(family, data, start)
+    >>> objective(family, data, new) > objective(family, data, start)
+    True
     """
     alpha = check_model_inputs(family, data, params, alpha)
     return _gradient_em_step(family, data, params, alpha, _check_step(step_size), resp)
@@ -205,6 +237,17 @@ def gd_step(
     ``theta <- theta + eta * grad(objective / n)``. With ``step_size=None`` the step is
     ``eta = n / max_block L_block`` at the current iterate: the largest block curvature bound, i.e.
     the same bounds as :func:`gradient_em_step` but one common step for all blocks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, load_tonedata, make_data, objective, random_params
+    >>> X, y = load_tonedata(return_X_y=True)
+    >>> data, family = make_data(X, y), LinearExperts()
+    >>> start = random_params(family, 2, 2, 2, np.random.default_rng(0), scale=0.1)
+    >>> new = gd_step(family, data, start)
+    >>> objective(family, data, new) > objective(family, data, start)
+    True
     """
     alpha = check_model_inputs(family, data, params, alpha)
     return _gd_step(family, data, params, alpha, _check_step(step_size), resp)

@@ -7,7 +7,7 @@ the notebook (and nbval, and CI) instead of printing a non-zero difference that 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -21,11 +21,29 @@ _STRATEGIES: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
 
 
 class IdentityError(AssertionError):
-    """SymPy could not reduce ``lhs - rhs`` to zero."""
+    """SymPy could not reduce ``lhs - rhs`` to zero.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> check_identity("wrong", (x + 1) ** 2, x**2 + 1)
+    Traceback (most recent call last):
+    ...
+    moe_lib.symbolic.IdentityError: wrong: lhs - rhs simplifies to 2*x, not 0
+    """
 
 
 def difference(lhs, rhs) -> sp.Expr | sp.Matrix:
-    """``lhs - rhs`` simplified by the first strategy that reaches 0 (or the last attempt)."""
+    """``lhs - rhs`` simplified by the first strategy that reaches 0 (or the last attempt).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> difference(sp.sin(x) ** 2 + sp.cos(x) ** 2, 1)
+    0
+    """
     diff = sp.sympify(lhs) - sp.sympify(rhs)
     if isinstance(diff, sp.MatrixBase):
         return diff.applyfunc(lambda e: difference(e, 0))
@@ -38,14 +56,6 @@ def difference(lhs, rhs) -> sp.Expr | sp.Matrix:
         if result == 0:
             return sp.Integer(0)
     return result
-
-
-def is_zero(expr) -> bool:
-    """True when ``expr`` (scalar or matrix) simplifies to 0."""
-    d = difference(expr, 0)
-    if isinstance(d, sp.MatrixBase):
-        return all(e == 0 for e in d)
-    return d == 0
 
 
 def check_identity(name: str, lhs, rhs, *, quiet: bool = False) -> sp.Expr | sp.Matrix:
@@ -67,6 +77,13 @@ def check_identity(name: str, lhs, rhs, *, quiet: bool = False) -> sp.Expr | sp.
     ------
     IdentityError
         When the difference does not simplify to 0; the message shows what is left.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> _ = check_identity("binomial square", (x + 1) ** 2, x**2 + 2 * x + 1)
+    binomial square: lhs - rhs = 0
     """
     d = difference(lhs, rhs)
     zero = all(e == 0 for e in d) if isinstance(d, sp.MatrixBase) else d == 0
@@ -77,9 +94,3 @@ def check_identity(name: str, lhs, rhs, *, quiet: bool = False) -> sp.Expr | sp.
         shown = f"zero {d.shape[0]}x{d.shape[1]} matrix" if is_matrix else "0"
         print(f"{name}: lhs - rhs = {shown}")
     return d
-
-
-def check_identities(items: Iterable[tuple[str, object, object]]) -> None:
-    """:func:`check_identity` on each ``(name, lhs, rhs)``."""
-    for name, lhs, rhs in items:
-        check_identity(name, lhs, rhs)

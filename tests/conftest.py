@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from moe_lib import MoEData, MoEParams, make_data, random_params, sample
 from moe_lib.experts import ExpertFamily, LinearExperts, LogisticExperts, MultinomialExperts
-from moe_lib.model import MoEData, MoEParams, make_data, random_params, sample
 
 FAMILY_NAMES = ("linear", "logistic", "binomial", "multinomial")
 

@@ -10,7 +10,7 @@ Decisions recorded here (see also the module text of ``moe_lib.estimators``):
   ``n_trials``, ``y`` holds counts: labels outside ``0..n_trials`` are errors.
 - "A class with no sample" cannot occur at fit time: ``classes_`` is inferred from ``y``, so every
   class has at least one sample. A class with a single sample is legal (with ``alpha = 0`` it may be
-  separable, which is warned about). A label not seen in fit is an error in ``score_samples``,
+  separable, which is warned about). A label not seen in fit is an error in ``loglik_per_sample``,
   ``loglik``, ``responsibilities``, ``aic`` and ``bic``.
 - Binomial counts that are all 0 (or all equal to ``n_trials``) are the binomial "one class":
   the logistic intercepts would be infinite, so it is an error, as one class is for labels.
@@ -98,7 +98,7 @@ def test_non_finite_inputs_after_fit(value):
     with pytest.raises(ValueError, match="Input X contains"):
         est.predict(with_value(X, value))
     with pytest.raises(ValueError, match="Input y contains"):
-        est.score_samples(X, with_value(Y, value, 3))
+        est.loglik_per_sample(X, with_value(Y, value, 3))
     with pytest.raises(ValueError, match="Input y contains"):
         est.loglik(X, with_value(Y, value, 3))
     with pytest.raises(ValueError, match="Input gate_X contains"):
@@ -136,7 +136,7 @@ def test_mismatched_lengths():
         logi().fit(X, YB, n_trials=np.ones(N - 1))
     est = quiet_fit(lin(), X, Y)
     with pytest.raises(ValueError, match=r"y must have shape \(40,\)"):
-        est.score_samples(X, Y[:-1])
+        est.loglik_per_sample(X, Y[:-1])
 
 
 def test_wrong_dimensions():
@@ -214,7 +214,8 @@ BAD_HYPERPARAMETERS = [
 def test_bad_hyperparameters(cls, name, value):
     est = cls(max_iter=5).set_params(**{name: value})
     y = Y if cls is MixtureOfLinearExperts else YB
-    with pytest.raises(ValueError, match=f"^{name} must"):
+    # scikit-learn's parameter validation ("The 'alpha' parameter of ... must be ...") or ours.
+    with pytest.raises(ValueError, match=rf"^({name} must|The '{name}' parameter of \w+ must)"):
         est.fit(X, y)
 
 
@@ -271,12 +272,12 @@ def test_one_class_and_unseen_labels():
         logi().fit(X, np.full(N, "a"))
     est = quiet_fit(logi(), X, np.where(YB == 1, "yes", "no"))
     unseen = np.where(YB == 1, "yes", "maybe")
-    for method in ("score_samples", "loglik", "responsibilities", "aic", "bic"):
+    for method in ("loglik_per_sample", "loglik", "responsibilities", "aic", "bic"):
         with pytest.raises(ValueError, match="y holds labels not seen in fit"):
             getattr(est, method)(X, unseen)
     multi = quiet_fit(logi(), X, np.digitize(X[:, 0], [-0.5, 0.5]))
     with pytest.raises(ValueError, match="y holds labels not seen in fit"):
-        multi.score_samples(X, np.full(N, 3))
+        multi.loglik_per_sample(X, np.full(N, 3))
 
 
 def test_class_with_a_single_sample():
@@ -395,13 +396,17 @@ def test_bad_init_params():
         lin().fit(X, Y, init_params=(good.gate, good.coef, good.sigma))
     with pytest.raises(ValueError, match=r"init_params must have gate shape \(2, 3\)"):
         lin().fit(X, Y, init_params=good.replace(gate=np.zeros((2, 2))))
-    with pytest.raises(ValueError, match=r"init_params must have gate .* coef shape \(2, 3\)"):
+    # Parameters check their own shapes: one row per expert in coef and sigma.
+    with pytest.raises(ValueError, match=r"coef must have one row per expert \(2\)"):
         lin().fit(X, Y, init_params=good.replace(coef=np.zeros((3, 3))))
+    with pytest.raises(ValueError, match=r"sigma must have shape \(2\)"):
+        lin().fit(X, Y, init_params=good.replace(sigma=np.ones(3)))
+    with pytest.raises(ValueError, match="init_params has 3 experts but n_experts=2"):
+        lin().fit(X, Y, init_params=MoEParams(np.zeros((3, 3)), np.zeros((3, 3)), np.ones(3)))
     with pytest.raises(ValueError, match=r"coef shape \(2, 2\)"):  # no intercept column
         lin(fit_intercept=False).fit(X, Y, init_params=good)
     for sigma in (
         None,
-        np.ones(3),
         np.array([1.0, 0.0]),
         np.array([1.0, np.nan]),
         np.array([1.0, np.inf]),

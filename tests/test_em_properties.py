@@ -5,9 +5,9 @@
   (linear-Gaussian, Bernoulli, binomial, three-class multinomial), ``K in {2, 3, 4}``.
 - The M-step does not decrease ``Q(. | theta_t) - penalty`` (the inequality EM's ascent rests on),
   with ``Q`` written out in this file.
-- :func:`moe_lib.algorithms.run` records the log-likelihood and the objective of each iterate:
+- :func:`moe_lib.fit.run` records the log-likelihood and the objective of each iterate:
   checked against an EM loop written here and against ``log_likelihood`` / ``penalty``.
-- The stopping rule :func:`moe_lib.algorithms.has_converged` (its cases, and on geometric traces
+- The stopping rule :func:`moe_lib.fit.has_converged` (its cases, and on geometric traces
   the increase still to come when it stops is at most the tolerance), and ``run`` reports
   ``converged`` honestly (a capped run says False, and ``fit_moe`` warns).
 """
@@ -24,10 +24,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib.algorithms import em_step, fit_moe, gd_step, gradient_em_step, has_converged, run
+from moe_lib import (
+    e_step,
+    em_step,
+    fit_moe,
+    gd_step,
+    gradient_em_step,
+    log_likelihood,
+    make_data,
+    objective,
+    penalty,
+    run,
+)
 from moe_lib.experts import LinearExperts
-from moe_lib.gating import gate_log_proba
-from moe_lib.model import e_step, log_likelihood, make_data, objective, penalty
+from moe_lib.fit import has_converged
+from moe_lib.gate import gate_log_proba
 
 #: A step may lower the objective by at most this, relative to ``1 + |objective|`` (rounding).
 ASCENT_TOL = 1e-9
@@ -42,7 +53,7 @@ def q_function(inst, resp, params, alpha):
     """
     log_gate = gate_log_proba(inst.data.gate_X, params.gate)
     d = inst.data
-    log_dens = inst.family.log_prob(d.X, d.y, d.n_trials, params.coef, params.sigma)
+    log_dens = inst.family.log_prob(d, params)
     return float(np.sum(resp * (log_gate + log_dens))) - penalty(inst.family, d, params, alpha)
 
 

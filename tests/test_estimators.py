@@ -2,17 +2,17 @@
 
 What is checked, and against what:
 
-- scikit-learn's own check suite (one pytest item per check), with the two checks that call
-  ``score_samples(X)`` marked as expected failures (a mixture of experts models ``p(y | x)``: its
-  ``score_samples`` needs ``y``); what those checks would verify for ``predict``,
-  ``predict_proba``, ``gate_proba``, ``score_samples(X, y)`` and ``responsibilities`` is tested here
-  (subset and sample-order invariance);
+- scikit-learn's own check suite (one pytest item per check), with no check expected to fail:
+  the per-sample log-likelihood is ``loglik_per_sample(X, y)``, not ``score_samples`` (which
+  scikit-learn reserves for density estimators of ``X`` alone); the subset and sample-order
+  invariances of ``predict``, ``predict_proba``, ``gate_proba``, ``loglik_per_sample(X, y)`` and
+  ``responsibilities`` are tested here too;
 - every fitted quantity against a computation written in this file from the *public* attributes
   (``coef_``, ``intercept_``, ``sigma_``, ``gate_coef_``, ``gate_intercept_``) with scipy.stats
   densities: log-likelihood, per-sample scores, responsibilities, mixing weights, predictions,
   class probabilities, the penalised objective, AIC/BIC with the documented parameter count;
 - the iteration contract: the first iteration from ``init_resp`` is an M-step from it (against
-  ``moe_lib.algorithms.m_step`` and a closed-form weighted least squares), from ``init_params`` an
+  ``moe_lib.steps.m_step`` and a closed-form weighted least squares), from ``init_params`` an
   EM step from them, the trace is reproduced step by step by a loop of ``em_step``, seeds and
   restarts are reproducible (each start rebuilt from the documented seeding);
 - the tone-perception fit is a local maximum: the gradient (``objective_gradient`` and central
@@ -40,13 +40,15 @@ from moe_lib import (
     MixtureOfLogisticExperts,
     MoEParams,
     em_step,
+    from_free,
     load_tonedata,
     log_likelihood,
     m_step,
     make_data,
     objective_gradient,
+    random_resp,
+    to_free,
 )
-from moe_lib.algorithms import from_free, random_resp, to_free
 
 #: Every test of this file must finish within this many seconds (a hang fails, not stalls).
 TIME_LIMIT = 60
@@ -57,21 +59,6 @@ _time_limit = time_limit(TIME_LIMIT)
 # --------------------------------------------------------------------------------------------
 # 1. scikit-learn's check suite
 # --------------------------------------------------------------------------------------------
-_SCORE_NEEDS_Y = (
-    "score_samples(X, y) needs y: a mixture of experts models p(y | x), so there is no score of X "
-    "alone; the invariances this check verifies are tested in tests/test_estimators.py for "
-    "predict, predict_proba, gate_proba, score_samples(X, y) and responsibilities"
-)
-EXPECTED_FAILED_CHECKS = {
-    "check_methods_sample_order_invariance": _SCORE_NEEDS_Y,
-    "check_methods_subset_invariance": _SCORE_NEEDS_Y,
-}
-
-
-def _expected_failed_checks(estimator) -> dict[str, str]:
-    return EXPECTED_FAILED_CHECKS
-
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(
     [
@@ -81,8 +68,6 @@ def _expected_failed_checks(estimator) -> dict[str, str]:
         # default: ~15 s for the suite). The checks test the API, not convergence, so 100 will do.
         MixtureOfLogisticExperts(random_state=0, max_iter=100),
     ],
-    expected_failed_checks=_expected_failed_checks,
-    xfail_strict=True,
 )
 def test_sklearn_check(estimator, check):
     check(estimator)
@@ -187,7 +172,7 @@ def _outputs(est, X, y, G=None, n_trials=None):
     out = {
         "predict": est.predict(X, **kw),
         "gate_proba": est.gate_proba(X if G is None else G),
-        "score_samples": est.score_samples(X, y, n_trials=n_trials, **kw),
+        "loglik_per_sample": est.loglik_per_sample(X, y, n_trials=n_trials, **kw),
         "responsibilities": est.responsibilities(X, y, n_trials=n_trials, **kw),
     }
     if hasattr(est, "predict_proba"):
@@ -255,10 +240,10 @@ def test_scores_loglik_and_responsibilities_match_manual(model, request):
     est, X, y, G, m = _unpack(model, request.getfixturevalue(model))
     kw = {} if G is None else {"gate_X": G}
     want = manual_scores(est, X, y, G, m)
-    scores = est.score_samples(X, y, n_trials=m, **kw)
+    scores = est.loglik_per_sample(X, y, n_trials=m, **kw)
     assert scores.shape == (X.shape[0],)
     assert_allclose(scores, want, rtol=1e-10, atol=1e-10)
-    # loglik_ is the log-likelihood at the fit, and score_samples sums to it.
+    # loglik_ is the log-likelihood at the fit, and loglik_per_sample sums to it.
     assert est.loglik_ == pytest.approx(est.loglik(X, y, n_trials=m, **kw), rel=1e-12)
     assert est.loglik_ == pytest.approx(float(np.sum(want)), rel=1e-10)
     assert est.loglik_ == est.loglik_history_[-1]

@@ -2,9 +2,9 @@
 
 - The log-likelihood of :mod:`moe_lib.model` against a mixture density assembled here from
   ``scipy.stats`` (every constant included).
-- :func:`moe_lib.algorithms.objective_gradient` (free coordinates: gate rows 1.., expert
+- :func:`moe_lib.steps.objective_gradient` (free coordinates: gate rows 1.., expert
   coefficients, multinomial classes 1.., ``log sigma``) against central differences of
-  :func:`moe_lib.model.objective` through :func:`moe_lib.algorithms.from_free`.
+  :func:`moe_lib.model.objective` through :func:`moe_lib.params.from_free`.
 - Fisher's identity: the gradient of ``Q(. | theta_t)`` at ``theta_t`` (``Q`` written here from the
   responsibilities and the joint log-probabilities) equals the gradient of the log-likelihood.
 - ``gd_step`` and ``gradient_em_step`` are the documented free-vector updates; with equal block
@@ -21,25 +21,23 @@ from conftest import FAMILY_NAMES, draw_instance
 from scipy import stats
 from scipy.special import logsumexp
 
-import moe_lib.algorithms as alg
-from moe_lib.algorithms import (
+import moe_lib.steps as steps_module
+from moe_lib import (
+    e_step,
     from_free,
     gd_step,
     gradient_em_step,
-    objective_gradient,
-    run,
-    to_free,
-)
-from moe_lib.experts import SymmetricLinearExperts, SymmetricLogisticExperts
-from moe_lib.model import (
-    e_step,
     joint_log_prob,
     log_likelihood,
     make_data,
     objective,
+    objective_gradient,
     random_params,
+    run,
     sample,
+    to_free,
 )
+from moe_lib.experts import SymmetricLinearExperts, SymmetricLogisticExperts
 
 GRAD_RTOL = 1e-6
 
@@ -206,14 +204,14 @@ def test_gradient_em_with_equal_curvatures_is_gd(family_name, monkeypatch):
     """If every block had the same curvature bound L, gradient EM would be GD with eta = n / L."""
     inst = draw_instance(family_name, 2, 40, 1, seed=21)
     fam, data, params = inst.family, inst.data, inst.start
-    true_gradient = alg.objective_gradient
+    true_gradient = steps_module._objective_gradient
     L = 37.0
 
     def equal_curvature(*args, **kwargs):
         g, curv = true_gradient(*args, **kwargs)
         return g, np.full_like(curv, L)
 
-    monkeypatch.setattr(alg, "objective_gradient", equal_curvature)
+    monkeypatch.setattr(steps_module, "_objective_gradient", equal_curvature)
     a = to_free(fam, gradient_em_step(fam, data, params, 0.3))
     b = to_free(fam, gd_step(fam, data, params, 0.3))
     c = to_free(fam, gd_step(fam, data, params, 0.3, step_size=data.n_samples / L))

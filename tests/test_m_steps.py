@@ -21,9 +21,10 @@ from conftest import FAMILY_NAMES, draw_instance
 from scipy import optimize
 from scipy.special import log_softmax, logsumexp
 
-from moe_lib.algorithms import check_expert_weights, gate_m_step, m_step
+from moe_lib import MoEParams, e_step, make_data
 from moe_lib.experts import LinearExperts
-from moe_lib.model import MoEParams, e_step, make_data
+from moe_lib.gate import gate_m_step
+from moe_lib.steps import check_expert_weights, m_step
 
 PARAM_TOL = 1e-6
 

@@ -39,9 +39,17 @@ import warnings
 import numpy as np
 import pytest
 
-from moe_lib.algorithms import fit_moe, from_free, objective_gradient, to_free
+from moe_lib import (
+    MoEParams,
+    fit_moe,
+    from_free,
+    log_likelihood,
+    make_data,
+    objective_gradient,
+    sample,
+    to_free,
+)
 from moe_lib.experts import LinearExperts, LogisticExperts, MultinomialExperts
-from moe_lib.model import MoEParams, log_likelihood, make_data, sample
 
 Z_MAX = 5.0
 #: A block's threshold must be at least this many times its RMS sampling error.

@@ -38,11 +38,12 @@ from sklearn.exceptions import ConvergenceWarning
 from moe_lib import (
     MixtureOfLinearExperts,
     MixtureOfLogisticExperts,
+    from_free,
     make_data,
     objective,
     objective_gradient,
+    to_free,
 )
-from moe_lib.algorithms import from_free, to_free
 
 #: Bound on each fit's wall time, and on each test's (alarm).
 FIT_SECONDS = 10
@@ -131,7 +132,7 @@ def assert_all_finite(est, X, y, kwargs):
     gate_kw = {"gate_X": kwargs["gate_X"]} if "gate_X" in kwargs else {}
     trials_kw = {"n_trials": kwargs["n_trials"]} if "n_trials" in kwargs else {}
     assert np.all(np.isfinite(est.predict(X, **gate_kw)))
-    assert np.all(np.isfinite(est.score_samples(X, y, **gate_kw, **trials_kw)))
+    assert np.all(np.isfinite(est.loglik_per_sample(X, y, **gate_kw, **trials_kw)))
     assert np.all(np.isfinite(est.responsibilities(X, y, **gate_kw, **trials_kw)))
     if hasattr(est, "predict_proba"):
         proba = est.predict_proba(X, **gate_kw)

@@ -26,8 +26,19 @@ class MixtureOfLogisticExperts(ClassifierMixin, BaseMixtureOfExperts):
     coef_ : ndarray of shape (K, p), or (K, C, p) for C >= 3 classes
     intercept_ : ndarray of shape (K,), or (K, C)
     gate_coef_, gate_intercept_, loglik_, loglik_history_, objective_history_, n_iter_,
-    converged_, init_objectives_, params_ :
+    converged_, init_objectives_, fit_messages_, params_ :
         As in :class:`MixtureOfLinearExperts`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import MixtureOfLogisticExperts
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 2))
+    >>> y = np.where(X[:, 0] > 0, X[:, 1] > 0, X[:, 1] < 0).astype(int)  # an XOR of two signs
+    >>> clf = MixtureOfLogisticExperts(n_experts=2, alpha=0.1, random_state=0).fit(X, y)
+    >>> clf.coef_.shape, bool(clf.score(X, y) > 0.9)
+    ((2, 2), True)
     """
 
     def fit(self, X, y, n_trials=None, gate_X=None, init_resp=None, init_params=None):

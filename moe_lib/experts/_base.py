@@ -24,6 +24,14 @@ class ExpertFamily(ABC):
     - :meth:`free_gradient`: the gradient of the expert part of ``Q`` (penalty included) in those
       coordinates, with a curvature bound per block for the gradient step sizes;
     - :meth:`expert_mean`, :meth:`sample`, :meth:`separated_experts`.
+
+    Examples
+    --------
+    >>> from moe_lib.experts import LinearExperts, MultinomialExperts
+    >>> [isinstance(f, ExpertFamily) for f in (LinearExperts(), MultinomialExperts(3))]
+    [True, True]
+    >>> MultinomialExperts(3).coef_shape(n_experts=2, n_features=4)
+    (2, 3, 4)
     """
 
     #: Short name used in messages and ``repr``.
@@ -135,7 +143,15 @@ class ExpertFamily(ABC):
 
 def reproduced_labels(resid: np.ndarray, resp: np.ndarray, threshold: float) -> list[int]:
     """Experts ``k`` whose absolute residuals ``resid[:, k]`` (n, K) are within ``threshold`` on
-    every sample they carry weight for (``resp >= threshold``): the separation signature."""
+    every sample they carry weight for (``resp >= threshold``): the separation signature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resid = np.array([[0.0, 0.3], [1e-9, 0.2]])
+    >>> reproduced_labels(resid, np.ones((2, 2)), 1e-6)
+    [0]
+    """
     weighted = resp >= threshold
     return [
         k

@@ -13,7 +13,17 @@ from moe_lib.params import MoEData
 
 
 def binary_labels(y: np.ndarray, what: str) -> np.ndarray:
-    """``y`` as floats, or a ``ValueError`` naming the labels that are not 0 or 1."""
+    """``y`` as floats, or a ``ValueError`` naming the labels that are not 0 or 1.
+
+    Examples
+    --------
+    >>> binary_labels([0, 1, 1], "logistic experts")
+    array([0., 1., 1.])
+    >>> binary_labels([-1, 1], "logistic experts")
+    Traceback (most recent call last):
+    ...
+    ValueError: y must hold binary labels in {0, 1} for logistic experts; found [-1.]
+    """
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
         raise TypeError(f"y must hold numeric labels in {{0, 1}} for {what}, got dtype {y.dtype}")
@@ -26,7 +36,7 @@ def binary_labels(y: np.ndarray, what: str) -> np.ndarray:
     return y
 
 
-def trials_of(data: MoEData) -> np.ndarray:
+def _trials_of(data: MoEData) -> np.ndarray:
     """The trial counts of ``data`` (ones for Bernoulli labels)."""
     return np.ones_like(data.y) if data.n_trials is None else data.n_trials
 
@@ -95,7 +105,7 @@ class LogisticExperts(ExpertFamily):
         return out
 
     def m_step(self, data, resp, params, alpha):
-        X, y, m, coef = data.X, data.y, trials_of(data), params.coef
+        X, y, m, coef = data.X, data.y, _trials_of(data), params.coef
         if coef.size <= MAX_NEWTON_DIM:
             new_coef, info = fit_weighted_logistic(
                 X, y, m, resp, coef, alpha=alpha, penalty_mask=data.expert_mask
@@ -119,7 +129,7 @@ class LogisticExperts(ExpertFamily):
         return v.reshape(n_experts, n_features), None
 
     def free_gradient(self, data, resp, params, alpha):
-        X, coef, m = data.X, params.coef, trials_of(data)
+        X, coef, m = data.X, params.coef, _trials_of(data)
         mu = m[:, None] * expit(X @ coef.T)
         g = (resp * (data.y[:, None] - mu)).T @ X - alpha * data.expert_mask * coef
         curv = np.array([0.25 * lambda_max(X, resp[:, k] * m) for k in range(coef.shape[0])])
@@ -134,6 +144,6 @@ class LogisticExperts(ExpertFamily):
         return rng.binomial(m, p).astype(float)
 
     def separated_experts(self, data, resp, params, threshold=1e-6):
-        m = trials_of(data)
+        m = _trials_of(data)
         resid = np.abs(data.y[:, None] / m[:, None] - expit(data.X @ params.coef.T))
         return reproduced_labels(resid, resp, threshold)

@@ -1,0 +1,82 @@
+"""The weighted regressions of ``moe_lib._regression``: the softmax Hessian assemblies against a
+per-sample sum, and the fitted maximisers against scipy's BFGS on objectives written out here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+from moe_lib import _regression
+
+
+def _brute_force_neg_hessian(X, P, w):
+    """``sum_i w_i (diag(P_i) - P_i P_i^T) (x) x_i x_i^T`` written out per sample."""
+    k, p = P.shape[1], X.shape[1]
+    M = np.einsum("ic,cd->icd", P, np.eye(k)) - np.einsum("ic,id->icd", P, P)
+    return np.einsum("i,icd,ia,ib->cadb", w, M, X, X).reshape(k * p, k * p)
+
+
+@pytest.mark.parametrize(("p", "k"), [(3, 1), (11, 2), (4, 3), (11, 7), (20, 7), (20, 3)])
+@pytest.mark.parametrize(
+    "assembly",
+    [
+        _regression._neg_hessian_blocks,
+        _regression._neg_hessian_pairwise,
+        _regression._neg_hessian_one_product,
+        _regression.softmax_neg_hessian,
+    ],
+)
+def test_softmax_hessian_assemblies_agree_with_the_per_sample_sum(p, k, assembly):
+    rng = np.random.default_rng(10 * p + k)
+    n = 1100  # more than one row block of the pairwise assembly
+    X = rng.standard_normal((n, p))
+    E = np.exp(2 * rng.standard_normal((n, k + 1)))
+    P = (E / E.sum(axis=1, keepdims=True))[:, 1:]
+    w = rng.random(n)
+    ref = _brute_force_neg_hessian(X, P, w)
+    H = assembly(X, P, w)
+    np.testing.assert_allclose(H, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+    np.testing.assert_allclose(H, H.T, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+def test_binary_softmax_fit_matches_the_general_path():
+    """C = 2 uses softplus/expit of one score; it must give the general path's maximiser."""
+    rng = np.random.default_rng(3)
+    n, p = 400, 4
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, p - 1))])
+    t = rng.random(n)
+    targets = np.column_stack([1 - t, t])
+    w = rng.random(n) + 0.1
+    coef, info = _regression.fit_weighted_softmax(X, targets, w, np.zeros((2, p)), alpha=0.3)
+    assert info.converged
+
+    def neg_objective(b):
+        eta = X @ b
+        return -(w @ (t * eta - np.logaddexp(0.0, eta)) - 0.15 * b @ b)
+
+    ref = optimize.minimize(neg_objective, np.zeros(p), method="BFGS", options={"gtol": 1e-10}).x
+    np.testing.assert_allclose(coef[1], ref, atol=1e-6)
+    np.testing.assert_array_equal(coef[0], 0.0)
+
+
+def test_joint_logistic_regressions_match_separate_bfgs_fits():
+    """K regressions solved as one: each column of weights gives its own maximiser."""
+    rng = np.random.default_rng(5)
+    n, p, K = 300, 3, 3
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, p - 1))])
+    m = rng.integers(1, 4, size=n).astype(float)
+    y = rng.binomial(m.astype(int), 0.4).astype(float)
+    W = rng.random((n, K))
+    mask = np.r_[0.0, np.ones(p - 1)]
+    coef, info = _regression.fit_weighted_logistic(
+        X, y, m, W, np.zeros((K, p)), alpha=0.5, penalty_mask=mask
+    )
+    assert info.converged
+    for k in range(K):
+        def neg(b, w=W[:, k]):
+            eta = X @ b
+            return -(w @ (y * eta - m * np.logaddexp(0.0, eta)) - 0.25 * np.sum(mask * b**2))
+
+        ref = optimize.minimize(neg, np.zeros(p), method="BFGS", options={"gtol": 1e-10}).x
+        np.testing.assert_allclose(coef[k], ref, atol=1e-6)
