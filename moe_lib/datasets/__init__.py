@@ -25,14 +25,17 @@ Examples
 (150, 1)
 """
 
+from moe_lib.datasets.designs import informative_columns, pca_designs
 from moe_lib.datasets.digits import load_inverted_digits
 from moe_lib.datasets.fashion import load_fashion_mnist
 from moe_lib.datasets.idx import read_idx
 from moe_lib.datasets.tonedata import load_tonedata
 
 __all__ = [
+    "informative_columns",
     "load_fashion_mnist",
     "load_inverted_digits",
     "load_tonedata",
+    "pca_designs",
     "read_idx",
 ]
