@@ -16,8 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def check_int(value: object, name: str, *, min_value: int | None = None) -> int:
-    """An integer (not a bool) that is at least ``min_value``.
+def check_int(
+    value: object, name: str, *, min_value: int | None = None, max_value: int | None = None
+) -> int:
+    """An integer (not a bool) in ``[min_value, max_value]`` (either bound may be omitted).
 
     Examples
     --------
@@ -27,12 +29,20 @@ def check_int(value: object, name: str, *, min_value: int | None = None) -> int:
     Traceback (most recent call last):
     ...
     ValueError: n_experts must be an integer >= 1, got 0
+    >>> check_int(11, "n_classes", min_value=2, max_value=10)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_classes must be an integer >= 2 and <= 10, got 11
     """
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     out = int(value)
-    if min_value is not None and out < min_value:
-        raise ValueError(f"{name} must be an integer >= {min_value}, got {out}")
+    too_low = min_value is not None and out < min_value
+    too_high = max_value is not None and out > max_value
+    if too_low or too_high:
+        bounds = [f"{op} {bound}" for op, bound in ((">=", min_value), ("<=", max_value))
+                  if bound is not None]
+        raise ValueError(f"{name} must be an integer {' and '.join(bounds)}, got {out}")
     return out
 
 
