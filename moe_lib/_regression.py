@@ -29,7 +29,8 @@ from moe_lib._linalg import (
     weighted_gram,
     weighted_grams,
 )
-from moe_lib._solvers import INNER_MAX_ITER, INNER_TOL, Problem, SolveInfo, maximize
+from moe_lib._problem import MAX_SCORE_CHANGE, Problem, SolveInfo
+from moe_lib._solvers import INNER_MAX_ITER, INNER_TOL, maximize
 
 #: Row chunk of :func:`_neg_hessian_one_product`, in array elements (8 MB of float64 per temporary).
 HESSIAN_CHUNK = 2**20
@@ -108,6 +109,9 @@ class SoftmaxRegression(Problem):
         neg_h = softmax_neg_hessian(self.X, self.P, self.row_weight)
         neg_h[np.diag_indices(neg_h.shape[0])] += self.alpha * np.tile(self.mask, self.C - 1)
         return neg_h * self.scale
+
+    def step_limit(self, x, step):
+        return _score_step_limit(self.X, step.reshape(self.C - 1, self.p))
 
     def _neg_hessp(self, u):
         P, U = self.P, u.reshape(self.C - 1, self.p)
@@ -217,6 +221,9 @@ class LogisticRegressions(Problem):
             H[k * p : (k + 1) * p, k * p : (k + 1) * p] = block * self.scale[k]
         return H
 
+    def step_limit(self, x, step):
+        return _score_step_limit(self.X, step.reshape(self.K, self.p))
+
     def _neg_hessp(self, u):
         U = u.reshape(self.K, self.p)
         HU = (self._curvature_weights() * (self.X @ U.T)).T @ self.X + self.alpha * self.mask * U
@@ -259,6 +266,13 @@ def fit_weighted_logistic(
         polish=polish,
     )
     return b.reshape(coef_init.shape), info
+
+
+def _score_step_limit(X: np.ndarray, step: np.ndarray) -> float:
+    """The fraction of a coefficient step (rows: one per score) that changes no score by more
+    than :data:`moe_lib._solvers.MAX_SCORE_CHANGE` (one product with the design)."""
+    largest = float(np.max(np.abs(X @ step.T))) if step.size else 0.0
+    return 1.0 if largest <= MAX_SCORE_CHANGE else MAX_SCORE_CHANGE / largest
 
 
 def softmax_neg_hessian(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -4,25 +4,22 @@ Every inner solve of the library (the gate's M-step, the logistic and multinomia
 M-steps, the symmetric models' soft-label regressions and the mirror-descent step) is a
 :class:`Problem` handed to :func:`maximize`:
 
-- a :class:`Problem` evaluates its value, gradient and (negated) Hessian *lazily* and caches them
-  at the last point, as the subproblem objects of scipy's ``optimize/_trustregion.py`` do, since
-  Newton asks for the value, the gradient and the Hessian at the same point in turn;
-- :func:`maximize` runs damped Newton with step halving (the Hessian formed and factorised by
-  Cholesky) or, above :data:`MAX_NEWTON_DIM` unknowns, scipy's trust-region Newton-CG with
-  Hessian-vector products, until the largest absolute gradient entry is at most ``tol``;
-- ``polish`` steps continue with full Newton steps while they shrink the gradient, for callers
-  that want the rounding level rather than the tolerance.
-
-The objectives are scaled per unit weight by the problems themselves, so a tolerance does not
-grow with the sample size.
+- a :class:`Problem` evaluates its value, gradient and negated Hessian lazily, cached at the last
+  point (as scipy's ``optimize/_trustregion.py`` subproblems do): Newton asks for all three at
+  the same point in turn;
+- :func:`maximize` runs damped Newton (:func:`newton`) or, above :data:`MAX_NEWTON_DIM` unknowns,
+  Newton-CG, until the largest gradient entry (per unit weight: the problems scale their
+  objectives) is at most ``tol``; optional polishing steps then go to the rounding level.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 from scipy import linalg, optimize
+
+from moe_lib._problem import Problem, SolveInfo
 
 #: Above this many unknowns :func:`maximize` switches from Newton (Hessian formed, Cholesky) to
 #: Newton-CG with Hessian-vector products.
@@ -38,91 +35,16 @@ REUSE_CONTRACTION = 1e-2
 #: A step with a reused factorisation is kept only if it shrinks the gradient by this factor;
 #: otherwise the Hessian is recomputed at the same point.
 REUSED_STEP_CONTRACTION = 0.1
-
-
-@dataclass(frozen=True)
-class SolveInfo:
-    """What an inner solve did.
-
-    Attributes
-    ----------
-    n_iter : int
-        Newton iterations taken.
-    grad_norm : float
-        Largest absolute gradient entry at the returned point.
-    converged : bool
-        True when ``grad_norm <= tol``.
-    hit_bound : bool
-        True when the solve stopped because it reached ``max_iter`` (or could not make progress)
-        before meeting the tolerance.
-    """
-
-    n_iter: int
-    grad_norm: float
-    converged: bool
-    hit_bound: bool
-
-
-class Problem:
-    """A smooth concave objective to maximise, evaluated lazily and cached at the last point.
-
-    Subclasses implement :meth:`_evaluate` (the value at ``x``, keeping whatever the other
-    quantities need), :meth:`_gradient` and :meth:`_neg_hessian` (at the point last evaluated),
-    and :meth:`_neg_hessp` when Newton-CG may be used. Callers use :meth:`value`,
-    :meth:`gradient`, :meth:`neg_hessian` and :meth:`neg_hessp`, which evaluate only when the
-    point changes.
-    """
-
-    def __init__(self) -> None:
-        self._x: np.ndarray | None = None
-        self._value = 0.0
-        self._grad: np.ndarray | None = None
-        self._hess: np.ndarray | None = None
-
-    # -- hooks ---------------------------------------------------------------------------
-    def _evaluate(self, x: np.ndarray) -> float:
-        raise NotImplementedError
-
-    def _gradient(self) -> np.ndarray:
-        raise NotImplementedError
-
-    def _neg_hessian(self) -> np.ndarray:
-        raise NotImplementedError
-
-    def _neg_hessp(self, u: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    # -- cached access -------------------------------------------------------------------
-    def _at(self, x: np.ndarray) -> None:
-        if self._x is None or not np.array_equal(self._x, x):
-            self._value = float(self._evaluate(x))
-            self._x = np.array(x, dtype=float, copy=True)
-            self._grad = None
-            self._hess = None
-
-    def value(self, x: np.ndarray) -> float:
-        """The objective at ``x``."""
-        self._at(x)
-        return self._value
-
-    def gradient(self, x: np.ndarray) -> np.ndarray:
-        """Its gradient at ``x``, shape (m,)."""
-        self._at(x)
-        if self._grad is None:
-            self._grad = self._gradient()
-        return self._grad
-
-    def neg_hessian(self, x: np.ndarray) -> np.ndarray:
-        """The negated Hessian at ``x`` (positive semi-definite), shape (m, m)."""
-        self._at(x)
-        if self._hess is None:
-            self._hess = self._neg_hessian()
-        return self._hess
-
-    def neg_hessp(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """The negated Hessian at ``x`` times ``u``, shape (m,)."""
-        self._at(x)
-        return self._neg_hessp(u)
+#: Values closer than this (relative to ``1 + |f|``) are equal to within the rounding of ``f``;
+#: there the line search lets the gradient decide.
+ROUNDING = 1e-13
+#: Step halvings allowed after a rejected Newton step (down to ~1e-9 of the step): a solve whose
+#: objective is flat to rounding or has no finite maximiser would otherwise spend tens of
+#: evaluations per iteration.
+MAX_HALVINGS = 30
+#: Iterations without halving the smallest gradient seen: the solve has stalled at the rounding
+#: floor of its gradient and stops (``hit_bound``) rather than run to ``max_iter``.
+STALL_ITERATIONS = 20
 
 
 def _max_abs(g: np.ndarray) -> float:
@@ -136,6 +58,7 @@ def maximize(
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
     polish: int = 0,
+    factor: tuple | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise ``problem`` from ``x0``: Newton up to :data:`MAX_NEWTON_DIM` unknowns, else
     Newton-CG; then up to ``polish`` chord steps while they shrink the gradient.
@@ -152,33 +75,56 @@ def maximize(
     polish : int
         Extra full Newton steps with one factorised Hessian after the tolerance is met, each kept
         only if it shrinks the gradient (:func:`polish_steps`).
+    factor : tuple, optional
+        A Cholesky factor of the negated Hessian of a nearby problem (``SolveInfo.factor`` of an
+        earlier solve), tried first as a chord step (Newton only).
 
     Returns
     -------
     x : ndarray of shape (m,)
     info : SolveInfo
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib._regression import LogisticRegressions
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> problem = LogisticRegressions(X, np.array([0.0, 1.0, 0.0, 1.0]), np.ones(4),
+    ...                               np.ones((4, 1)), 0.0, np.ones(2))
+    >>> x, info = maximize(problem, np.zeros(2))
+    >>> info.converged, info.grad_norm <= 1e-10
+    (True, True)
     """
     x0 = np.asarray(x0, dtype=float)
     if x0.size <= MAX_NEWTON_DIM:
-        x, info = newton(problem, x0, tol=tol, max_iter=max_iter)
+        x, info = newton(problem, x0, tol=tol, max_iter=max_iter, factor=factor)
     else:
         x, info = newton_cg(problem, x0, tol=tol, max_iter=max_iter)
     if polish:
         x = polish_steps(problem, x, polish)
-    return x, info
+    return x, replace(info, n_evaluations=problem.n_evaluations, n_hessians=problem.n_hessians)
 
 
 def newton(
-    problem: Problem, x0: np.ndarray, *, tol: float = INNER_TOL, max_iter: int = INNER_MAX_ITER
+    problem: Problem,
+    x0: np.ndarray,
+    *,
+    tol: float = INNER_TOL,
+    max_iter: int = INNER_MAX_ITER,
+    factor: tuple | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise a concave function by damped Newton steps with step halving.
 
     Once a Newton step has shrunk the gradient by :data:`REUSE_CONTRACTION` or more (the
     quadratic region, where the Hessian hardly changes over a step), the next step first reuses
-    the last factorised Hessian (a chord step: one gradient, no Hessian). That step is kept when it
-    increases ``f`` and shrinks the gradient by :data:`REUSED_STEP_CONTRACTION`; otherwise the
-    Hessian is recomputed. The stopping rule is the same either way: the largest gradient entry is
-    at most ``tol``.
+    the last factorised Hessian (a chord step: one gradient, no Hessian); so does the first step
+    when ``factor`` is given. A chord step is kept when it does not lower ``f`` beyond rounding
+    and shrinks the gradient by :data:`REUSED_STEP_CONTRACTION`; otherwise the Hessian is
+    recomputed. A Newton step is kept by Armijo's rule, or, where ``f`` changes below its rounding
+    (:data:`ROUNDING`), when it shrinks the gradient; at most :data:`MAX_HALVINGS` halvings are
+    tried, the first cut to :meth:`Problem.step_limit`. The solve stops when the largest gradient
+    entry is at most ``tol`` (converged), or when it cannot progress: no acceptable step, or
+    :data:`STALL_ITERATIONS` iterations without halving the gradient (``hit_bound``).
     """
     x = np.array(x0, dtype=float)
     if x.size == 0:
@@ -186,16 +132,26 @@ def newton(
     fun, grad = problem.value, problem.gradient
     f = fun(x)
     g = grad(x)
-    factor = None  # Cholesky factor of the last (damped) negative Hessian, while reusable
+    best, best_it = np.inf, 0
+
+    def stop(it: int, gnorm: float, converged: bool) -> tuple[np.ndarray, SolveInfo]:
+        info = SolveInfo(it, gnorm, converged, not converged, factor=factor)
+        return x, info
+
     for it in range(max_iter):
         gnorm = _max_abs(g)
         if gnorm <= tol:
-            return x, SolveInfo(it, gnorm, True, False)
+            return stop(it, gnorm, True)
+        if gnorm < 0.5 * best:
+            best, best_it = gnorm, it
+        elif it - best_it >= STALL_ITERATIONS:
+            return stop(it, gnorm, False)
+        noise = ROUNDING * (1.0 + abs(f))
         if factor is not None:
             x_try = x + linalg.cho_solve(factor, g, check_finite=False)
             f_try = fun(x_try)
             # In the quadratic region f changes below its rounding: allow that much.
-            if np.isfinite(f_try) and f_try >= f - 1e-13 * (1.0 + abs(f)):
+            if np.isfinite(f_try) and f_try >= f - noise:
                 g_try = grad(x_try)
                 if _max_abs(g_try) <= REUSED_STEP_CONTRACTION * gnorm:
                     x, f, g = x_try, f_try, g_try
@@ -204,7 +160,7 @@ def newton(
         neg_h = problem.neg_hessian(x)
         factor, step = damped_newton_direction(neg_h, g)
         slope = float(g @ step)
-        if slope <= 1e-13 * (1.0 + abs(f)):
+        if slope <= noise:
             # Quadratic region: the predicted increase is below the rounding of f, so Armijo
             # cannot see it. Take the full Newton step if it reduces the gradient.
             g_new = grad(x + step)
@@ -213,25 +169,35 @@ def newton(
                 f, g = fun(x), g_new
                 factor = factor if _max_abs(g) <= REUSE_CONTRACTION * gnorm else None
                 continue
-            return x, SolveInfo(it, gnorm, False, True)
-        t = 1.0
-        # Armijo backtracking: at most 60 halvings, i.e. down to ~1e-18 of the Newton step.
-        for _ in range(60):
+            return stop(it, gnorm, False)
+        t, accepted, limit = 1.0, False, None
+        for trial in range(MAX_HALVINGS + 1):
             x_new = x + t * step
             f_new = fun(x_new)
-            if np.isfinite(f_new) and f_new >= f + 1e-4 * t * slope:
+            if np.isfinite(f_new):
+                accepted = f_new >= f + 1e-4 * t * slope
+                if not accepted and f_new >= f - noise:
+                    # f is flat to rounding here: a step of moderate size (no score moved by more
+                    # than MAX_SCORE_CHANGE) is judged by the gradient instead.
+                    limit = problem.step_limit(x, step) if limit is None else limit
+                    accepted = t <= limit and _max_abs(grad(x_new)) < gnorm
+            if accepted:
                 break
-            t *= 0.5
-        else:
+            if trial == 0:
+                limit = problem.step_limit(x, step) if limit is None else limit
+                t = min(0.5, limit)
+            else:
+                t *= 0.5
+        if not accepted:
             # No increase is representable in floating point: we are at the numerical optimum
             # or the problem has no finite maximiser.
-            return x, SolveInfo(it, gnorm, False, True)
+            return stop(it, gnorm, False)
         x, f = x_new, f_new
         g = grad(x)
         if t < 1.0 or _max_abs(g) > REUSE_CONTRACTION * gnorm:
             factor = None
     gnorm = _max_abs(g)
-    return x, SolveInfo(max_iter, gnorm, gnorm <= tol, gnorm > tol)
+    return stop(max_iter, gnorm, gnorm <= tol)
 
 
 def damped_newton_direction(

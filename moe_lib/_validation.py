@@ -106,7 +106,12 @@ def check_rng(value: object, name: str = "random_state") -> np.random.Generator:
         return np.random.default_rng(value.randint(0, 2**31 - 1))
     if value is None:
         return np.random.default_rng()
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < 0:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be None, an integer >= 0, a numpy Generator or a RandomState, "
+            f"got {type(value).__name__} {value!r}"
+        )
+    if value < 0:
         raise ValueError(
             f"{name} must be None, an integer >= 0, a numpy Generator or a RandomState, "
             f"got {value!r}"

@@ -1,93 +1,49 @@
 """The driver: iterate a method from a start, stop by a documented rule, diagnose, restart.
 
 :func:`run` iterates one method (exact EM, gradient EM or GD) and records the log-likelihood and
-the penalised objective after every M-step; :func:`fit_moe` adds seeded restarts and turns the
-diagnostics into ``ConvergenceWarning``s. The fit loop is written once, here; the estimators of
-:mod:`moe_lib.estimators` and the book call it.
+the penalised objective after every step; :func:`fit_moe` adds seeded restarts and turns the
+diagnostics of :mod:`moe_lib.diagnostics` into ``ConvergenceWarning``s. The fit loop is written
+once, here; the estimators of :mod:`moe_lib.estimators` and the book call it.
+
+Every run ends in bounded time: ``max_iter`` steps at most, each inner solve bounded (and stopped
+when it stalls), and an exact EM run stops early when an inner solve has failed on
+:data:`FAILED_SOLVES_TO_STOP` consecutive iterations (coefficients running off to infinity: the
+M-step has no maximiser), with a message that says so.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._solvers import SolveInfo
 from moe_lib._validation import check_choice, check_int, check_real, check_rng
+from moe_lib.diagnostics import identical_experts_message
 from moe_lib.experts import ExpertFamily
-from moe_lib.gate import SEPARATION_THRESHOLD, gate_saturation_messages, gate_separation_messages
 from moe_lib.model import check_model_inputs, e_step
-from moe_lib.params import MoEData, MoEParams, penalty, to_free
+from moe_lib.params import MoEData, MoEParams, penalty
+from moe_lib.result import FitResult, Trace
+from moe_lib.scaling import standardize
 from moe_lib.steps import _check_step, _gd_step, _gradient_em_step, _m_step
 
 ALGORITHMS = ("em", "gradient_em", "gd")
 
-#: Log-odds beyond which an expert's fitted probability is 0 or 1 to within ~1e-22.
-SATURATION_LOGODDS = 50.0
+#: An exact EM run stops when the same block's inner solve failed on this many consecutive
+#: iterations: its M-step has no usable maximiser (it diverges), and more iterations only chase
+#: coefficients to infinity.
+FAILED_SOLVES_TO_STOP = 3
 
 
-@dataclass
-class FitResult:
-    """What :func:`run` returns.
-
-    Attributes
-    ----------
-    params : MoEParams
-        Final parameters.
-    loglik_history, objective_history : ndarray of shape (n_iter,)
-        Log-likelihood and penalised objective after each M-step (entry ``t`` after the
-        ``t + 1``-th).
-    n_iter : int
-    converged : bool
-        True only when the stopping rule was met before ``max_iter``.
-    resp : ndarray of shape (n, K)
-        Responsibilities at the final parameters.
-    messages : list of str
-        Why the fit may not be trustworthy (separation, inner solves at their bound, divergence).
-    path : ndarray of shape (n_iter + 1, m) or None
-        With ``record_path=True``: the iterates in free coordinates (:func:`moe_lib.to_free`),
-        row 0 the start (``nan`` when the run started from responsibilities).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from moe_lib import LinearExperts, load_tonedata, make_data
-    >>> X, y = load_tonedata(return_X_y=True)
-    >>> resp = random_resp(len(y), 2, np.random.default_rng(0))
-    >>> result = run(LinearExperts(), make_data(X, y), init_resp=resp, max_iter=5, tol=None)
-    >>> result.n_iter, result.converged, result.loglik_history.shape
-    (5, False, (5,))
-    """
-
-    params: MoEParams
-    loglik_history: np.ndarray
-    objective_history: np.ndarray
-    n_iter: int
-    converged: bool
-    resp: np.ndarray
-    messages: list[str] = field(default_factory=list)
-    path: np.ndarray | None = None
-
-    @property
-    def loglik(self) -> float:
-        """The final log-likelihood."""
-        return float(self.loglik_history[-1])
-
-    @property
-    def objective(self) -> float:
-        """The final penalised objective."""
-        return float(self.objective_history[-1])
-
-
-def has_converged(history: list[float], tol: float) -> bool:
+def has_converged(history: list[float], tol: float, n_samples: int = 1) -> bool:
     """The stopping rule, on the objective values recorded so far.
 
-    Stop when the last change ``d_t`` is at most ``tol * (1 + |objective|)`` and, if the last two
-    changes are positive and shrinking (linear convergence with ratio ``rho = d_t / d_{t-1}``), so
-    is the Aitken estimate ``d_t rho / (1 - rho)`` of the increase still to come. A change below a
-    thousandth of the tolerance always stops (the floating-point floor).
+    Stop when the last change ``d_t`` is at most ``tol * n_samples`` (a change per sample, so
+    that the rule does not depend on the units of ``y``, which shift the log-likelihood) and, if
+    the last two changes are positive and shrinking (linear convergence with ratio
+    ``rho = d_t / d_{t-1}``), so is the Aitken estimate ``d_t rho / (1 - rho)`` of the increase
+    still to come. A change below a thousandth of the tolerance always stops (the floating-point
+    floor).
 
     Examples
     --------
@@ -99,7 +55,7 @@ def has_converged(history: list[float], tol: float) -> bool:
     if len(history) < 2:
         return False
     d1 = history[-1] - history[-2]
-    scale = tol * (1.0 + abs(history[-1]))
+    scale = tol * n_samples
     if abs(d1) <= 1e-3 * scale:
         return True
     if abs(d1) > scale or len(history) < 3:
@@ -111,57 +67,6 @@ def has_converged(history: list[float], tol: float) -> bool:
         rho = d1 / d0
         return d1 * rho / (1.0 - rho) <= scale
     return True
-
-
-def _expert_saturation_messages(
-    family: ExpertFamily, data: MoEData, params: MoEParams
-) -> list[str]:
-    """Describe expert scores so large that the coefficients look like they diverge."""
-    if not family.penalized:
-        return []
-    eta = float(np.max(np.abs(np.einsum("ip,k...p->ik...", data.X, params.coef))))
-    if eta > SATURATION_LOGODDS:
-        return [
-            f"an expert's log-odds reach {eta:.3g}: its coefficients appear to diverge (its data "
-            "look separable); use alpha > 0"
-        ]
-    return []
-
-
-def _separation_messages(
-    family: ExpertFamily, data: MoEData, params: MoEParams, resp: np.ndarray
-) -> list[str]:
-    """Describe (quasi-)separation in the experts or the gate at a fit."""
-    msgs = [
-        f"expert {k} reproduces every label it is responsible for: its data look separable, so "
-        "its maximum-likelihood coefficients are infinite; use alpha > 0"
-        for k in family.separated_experts(data, resp, params, SEPARATION_THRESHOLD)
-    ]
-    return msgs + gate_separation_messages(data, params, resp)
-
-
-def _identical_experts_message(params: MoEParams) -> list[str]:
-    """Describe the fixed point where every expert is the same and the gate is constant.
-
-    EM cannot leave it (the responsibilities equal the gate there), e.g. after uniform
-    ``init_resp``; the fit is then a single-expert model in disguise. :func:`run` reports it
-    when the fit both started and ended there.
-    """
-    coef, gate = params.coef, params.gate
-    scale = 1e-8 * (1.0 + float(np.max(np.abs(coef))))
-    same_experts = float(np.max(np.abs(coef - coef[:1]))) <= scale
-    if params.sigma is not None:
-        same_experts &= float(np.max(np.abs(params.sigma - params.sigma[0]))) <= scale
-    # A constant gate: only the intercept column (if any) may differ between experts.
-    slopes = gate[:, 1:] if gate.shape[1] > 1 else np.zeros((gate.shape[0], 0))
-    constant_gate = slopes.size == 0 or float(np.max(np.abs(slopes))) <= 1e-8
-    if same_experts and constant_gate:
-        return [
-            "all experts are identical and the gate is constant: EM is at a fixed point it "
-            "cannot leave (e.g. from uniform init_resp), and the fit is one expert in disguise; "
-            "start from random or asymmetric responsibilities"
-        ]
-    return []
 
 
 def start_params(family: ExpertFamily, data: MoEData, n_experts: int) -> MoEParams:
@@ -255,7 +160,11 @@ def run(
     max_iter = check_int(max_iter, "max_iter", min_value=1)
     if tol is not None:
         tol = check_real(tol, "tol", min_value=0.0)
-    messages: list[str] = []
+    exact = algorithm == "em"
+    # Exact steps run on standardised designs (same iterates, numerics independent of the units
+    # of X); gradient steps on the designs as given.
+    std, scaling = standardize(data)
+    work = std if exact else data
     if init_resp is not None:
         resp = np.asarray(init_resp, dtype=float)
         if resp.ndim != 2 or resp.shape[0] != data.n_samples or resp.shape[1] < 1:
@@ -263,73 +172,69 @@ def run(
                 f"init_resp must have shape (n_samples={data.n_samples}, n_experts), got "
                 f"{resp.shape}"
             )
-        params = start_params(family, data, resp.shape[1])
+        if not np.all(np.isfinite(resp)) or np.any(resp < 0):
+            raise ValueError("init_resp must hold finite, non-negative responsibilities")
+        params = start_params(family, std, resp.shape[1])
         symmetric_start = bool(np.all(np.abs(resp - resp[:, :1]) <= 1e-12))
     else:
-        params = init_params
-        resp, _ = e_step(family, data, params)
-        symmetric_start = bool(_identical_experts_message(params))
-    path = [to_free(family, params) if init_resp is None else None] if record_path else None
-    lls: list[float] = []
-    objs: list[float] = []
-    converged = False
-    last_infos: list[SolveInfo] = []
+        params = scaling.to_std(init_params) if exact else init_params
+        resp, _ = e_step(family, work, params)
+        symmetric_start = bool(identical_experts_message(init_params))
+    trace = Trace(family, scaling if exact else None, record_path, init_params)
+    failures: dict[str, int] = {}
+    messages: list[str] = []
     for t in range(max_iter):
-        if algorithm == "em" or (t == 0 and init_resp is not None):
-            new, last_infos = _m_step(family, data, resp, params, alpha)
+        info = None
+        if exact or (t == 0 and init_resp is not None):
+            new, info = _m_step(family, std, resp, params, alpha)
+            if not exact:
+                new = scaling.to_raw(new)
         elif algorithm == "gradient_em":
             new = _gradient_em_step(family, data, params, alpha, step_size, resp)
         else:
             new = _gd_step(family, data, params, alpha, step_size, resp)
         if not new.is_finite():
-            messages.append(
-                f"{algorithm} diverged at iteration {t + 1} (non-finite parameters); stopped at "
-                "the last finite iterate: reduce step_size"
-            )
+            messages.append(f"{algorithm} diverged at iteration {t + 1} (non-finite parameters)")
             break
-        new_resp, ll = e_step(family, data, new)
-        obj = ll - penalty(family, data, new, alpha)
+        new_resp, ll = e_step(family, work, new)
+        obj = ll - penalty(family, work, new, alpha)
         if not np.isfinite(obj):
             messages.append(
-                f"{algorithm} reached a non-finite log-likelihood at iteration {t + 1}; stopped at "
-                "the last finite iterate: reduce step_size"
+                f"{algorithm} reached a non-finite log-likelihood at iteration {t + 1}"
             )
             break
         params, resp = new, new_resp
-        lls.append(ll)
-        objs.append(obj)
-        if path is not None:
-            path.append(to_free(family, params))
-        if tol is not None and has_converged(objs, tol):
-            converged = True
+        trace.record(params, resp, ll, obj, info)
+        if info is not None and exact:
+            stalled = _count_failures(failures, info)
+            if stalled:
+                messages.append(
+                    f"EM stopped at iteration {t + 1}: {stalled}'s M-step failed to reach its "
+                    f"tolerance on {FAILED_SOLVES_TO_STOP} consecutive iterations (its "
+                    "coefficients run off: the likelihood keeps rising towards a supremum that "
+                    "no finite parameter attains)"
+                    + ("; use alpha > 0" if alpha == 0 else "")
+                )
+                break
+        if tol is not None and has_converged(trace.objs, tol, data.n_samples):
+            trace.converged = True
             break
-    if not lls:
-        raise ValueError(f"{algorithm} produced no finite iterate; reduce step_size")
-    bound_hits = [i for i in last_infos if i.hit_bound]
-    if bound_hits:
-        worst = max(i.grad_norm for i in bound_hits)
-        messages.append(
-            f"{len(bound_hits)} inner M-step solve(s) stopped at their bound with gradient "
-            f"{worst:.2e} > tolerance: the last EM step is inexact"
-            + ("; the data may be separable, use alpha > 0" if alpha == 0 else "")
+    if not trace.objs:
+        raise ValueError(
+            f"{algorithm} produced no finite iterate from this start"
+            + ("" if exact else f"; reduce step_size (it was {step_size})")
         )
-    # Only a start on the symmetric fixed point is diagnosed: a fit from an asymmetric start that
-    # ends with identical experts has found a (degenerate) optimum, not a trap.
-    if symmetric_start:
-        messages.extend(_identical_experts_message(params))
-    if alpha == 0:
-        messages.extend(_separation_messages(family, data, params, resp))
-        # Also when "converged": under quasi-complete separation the log-likelihood converges to
-        # a finite supremum while some coefficients run off to infinity.
-        if not messages:
-            messages.extend(gate_saturation_messages(data, params))
-            messages.extend(_expert_saturation_messages(family, data, params))
-    if path is not None:
-        m = path[-1].size
-        path = np.array([np.full(m, np.nan) if v is None else v for v in path])
-    return FitResult(
-        params, np.array(lls), np.array(objs), len(lls), converged, resp, messages, path
-    )
+    return trace.result(data, alpha, algorithm, step_size, messages, symmetric_start)
+
+
+def _count_failures(failures: dict[str, int], info) -> str | None:
+    """Update the consecutive-failure counts per block; the block that reached the limit."""
+    blocks = {"the gate": info.gate} | {f"expert {k}": s for k, s in enumerate(info.experts)}
+    for block, solve in blocks.items():
+        failures[block] = failures.get(block, 0) + 1 if solve and solve.hit_bound else 0
+        if failures[block] >= FAILED_SOLVES_TO_STOP:
+            return block
+    return None
 
 
 def fit_moe(

@@ -235,7 +235,9 @@ def make_data(
     if y.shape != (n,):
         raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
     if check_bool(fit_intercept, "fit_intercept"):
-        X, gX = add_intercept(X), add_intercept(gX)
+        # The gate on X shares X's design array (one copy of the data, one standardisation).
+        X, gX = add_intercept(X), (None if gate_X is None else add_intercept(gX))
+        gX = X if gX is None else gX
         emask = np.r_[0.0, np.ones(X.shape[1] - 1)]
         gmask = np.r_[0.0, np.ones(gX.shape[1] - 1)]
     else:

@@ -17,35 +17,64 @@ calls the unchecked ``_`` versions in its loop.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from moe_lib._solvers import SolveInfo
+from moe_lib._problem import SolveInfo
 from moe_lib._validation import check_real
 from moe_lib.experts import ExpertFamily
 from moe_lib.gate import gate_curvature, gate_gradient, gate_m_step
 from moe_lib.model import check_model_inputs, e_step
 from moe_lib.params import MoEData, MoEParams, from_free, to_free
+from moe_lib.scaling import standardize
+
+#: An expert whose responsibilities sum to at most this fraction of the samples has vanished: its
+#: M-step is undefined (no data), so its parameters are kept as they are.
+VANISHED_FRACTION = 1e-10
 
 
-def check_expert_weights(resp: np.ndarray) -> None:
-    """Raise ``ValueError`` when an expert receives (numerically) no weight.
+def vanished_experts(resp: np.ndarray) -> list[int]:
+    """The experts whose total responsibility is (numerically) zero.
 
     Examples
     --------
-    >>> check_expert_weights(np.array([[1.0, 0.0], [1.0, 0.0]]))
-    Traceback (most recent call last):
-    ...
-    ValueError: expert 1 received no weight (sum of responsibilities 0 of 2 samples): ...
+    >>> vanished_experts(np.array([[1.0, 0.0, 0.5], [1.0, 0.0, 0.5]]))
+    [1]
     """
-    n = resp.shape[0]
     nk = resp.sum(axis=0)
-    dead = np.flatnonzero(~(nk > 1e-10 * n))
-    if dead.size:
-        raise ValueError(
-            f"expert {int(dead[0])} received no weight (sum of responsibilities "
-            f"{nk[dead[0]]:.3g} of {n} samples): its M-step is undefined. Use fewer experts, "
-            "another initialisation (random_state, init_resp) or more data."
-        )
+    return [int(k) for k in np.flatnonzero(~(nk > VANISHED_FRACTION * resp.shape[0]))]
+
+
+@dataclass(frozen=True)
+class MStepInfo:
+    """What an M-step did: its inner solves, and the experts that had no data.
+
+    Iterating over it yields every :class:`moe_lib._problem.SolveInfo` (gate first).
+
+    Attributes
+    ----------
+    gate : SolveInfo or None
+        The gate's solve (None: an intercept-free gate with nothing to fit).
+    experts : list of SolveInfo
+        The experts' solves (empty for closed forms).
+    vanished : list of int
+        Experts whose weight vanished; their parameters were kept.
+
+    Examples
+    --------
+    >>> from moe_lib._problem import SolveInfo
+    >>> info = MStepInfo(SolveInfo(3, 1e-12, True, False), [], [])
+    >>> [s.converged for s in info]
+    [True]
+    """
+
+    gate: SolveInfo | None
+    experts: list[SolveInfo] = field(default_factory=list)
+    vanished: list[int] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(([] if self.gate is None else [self.gate]) + list(self.experts))
 
 
 def _check_resp(resp: np.ndarray, data: MoEData, n_experts: int) -> np.ndarray:
@@ -83,8 +112,13 @@ def m_step(
     Returns
     -------
     params : MoEParams
-    infos : list of SolveInfo
-        One per inner solve (gate first), to check that each met its tolerance.
+    info : MStepInfo
+        The inner solves (iterate over it: gate first) and the experts that had no data.
+
+    Notes
+    -----
+    The solves run on standardised designs (:func:`moe_lib.scaling.standardize`): the step is
+    the same (an exact M-step is equivariant), its numerics do not depend on the units of ``X``.
 
     Examples
     --------
@@ -94,21 +128,34 @@ def m_step(
     >>> X = rng.normal(size=(50, 1))
     >>> data = make_data(X, X[:, 0] + 0.1 * rng.normal(size=50))
     >>> start = MoEParams(np.zeros((2, 2)), np.zeros((2, 2)), np.ones(2))
-    >>> new, infos = m_step(LinearExperts(), data, np.full((50, 2), 0.5), start)
-    >>> bool(np.allclose(new.coef[0], new.coef[1])), infos[0].converged
+    >>> new, info = m_step(LinearExperts(), data, np.full((50, 2), 0.5), start)
+    >>> bool(np.allclose(new.coef[0], new.coef[1])), info.gate.converged
     (True, True)
     """
     alpha = check_model_inputs(family, data, params, alpha)
-    return _m_step(family, data, _check_resp(resp, data, params.n_experts), params, alpha)
+    resp = _check_resp(resp, data, params.n_experts)
+    std, scaling = standardize(data)
+    new, info = _m_step(family, std, resp, scaling.to_std(params), alpha)
+    return scaling.to_raw(new), info
 
 
 def _m_step(family, data, resp, params, alpha):
-    check_expert_weights(resp)
     gate, gate_info = gate_m_step(data, resp, params.gate, alpha)
-    coef, sigma, infos = family.m_step(data, resp, params, alpha)
-    if gate_info is not None:
-        infos = [gate_info, *infos]
-    return MoEParams(gate, coef, sigma), infos
+    vanished = vanished_experts(resp)
+    if not vanished or family.tied:
+        coef, sigma, infos = family.m_step(data, resp, params, alpha)
+    else:
+        # Experts without data keep their parameters; the others get their exact M-step.
+        live = np.setdiff1d(np.arange(params.n_experts), vanished)
+        sub = MoEParams(params.gate[live], params.coef[live],
+                        None if params.sigma is None else params.sigma[live])
+        sub_coef, sub_sigma, infos = family.m_step(data, resp[:, live], sub, alpha)
+        coef = params.coef.copy()
+        coef[live] = sub_coef
+        sigma = None if params.sigma is None else params.sigma.copy()
+        if sigma is not None:
+            sigma[live] = sub_sigma
+    return MoEParams(gate, coef, sigma), MStepInfo(gate_info, list(infos), vanished)
 
 
 def em_step(
@@ -129,8 +176,10 @@ def em_step(
     True
     """
     alpha = check_model_inputs(family, data, params, alpha)
-    resp, _ = e_step(family, data, params)
-    return _m_step(family, data, resp, params, alpha)[0]
+    std, scaling = standardize(data)
+    params = scaling.to_std(params)
+    resp, _ = e_step(family, std, params)
+    return scaling.to_raw(_m_step(family, std, resp, params, alpha)[0])
 
 
 def objective_gradient(

@@ -182,29 +182,33 @@ def test_run_from_responsibilities_starts_with_an_m_step():
 # The stopping rule and the honesty of ``converged``
 # --------------------------------------------------------------------------------------------
 def test_has_converged_cases():
-    tol = 1e-6
+    """The tolerance is per sample: ``tol * n_samples`` on the total objective."""
+    tol, n = 1e-6, 1001
     base = 1000.0
-    scale = tol * (1 + base)
-    assert not has_converged([], tol)
-    assert not has_converged([base], tol)
+    scale = tol * n
+    assert not has_converged([], tol, n)
+    assert not has_converged([base], tol, n)
+    # A shift of the objective (the units of y) does not matter; the number of samples does.
+    assert has_converged([1e9 - 1e-4 * scale, 1e9], tol, n)
+    assert not has_converged([base - 1e-4 * scale, base], tol, 1)
     # A change below a thousandth of the tolerance always stops (the rounding floor), either sign.
-    assert has_converged([base - 1e-4 * scale, base], tol)
-    assert has_converged([base + 1e-4 * scale, base], tol)
+    assert has_converged([base - 1e-4 * scale, base], tol, n)
+    assert has_converged([base + 1e-4 * scale, base], tol, n)
     # A change above the tolerance never stops.
-    assert not has_converged([base - 2 * scale, base], tol)
-    assert not has_converged([base - 10 * scale, base - 2 * scale, base], tol)
+    assert not has_converged([base - 2 * scale, base], tol, n)
+    assert not has_converged([base - 10 * scale, base - 2 * scale, base], tol, n)
     # Within the tolerance but only two values: no rate estimate yet, so go on.
-    assert not has_converged([base - 0.5 * scale, base], tol)
+    assert not has_converged([base - 0.5 * scale, base], tol, n)
     # Increases that do not shrink: go on.
-    assert not has_converged([base - scale, base - 0.5 * scale, base], tol)
+    assert not has_converged([base - scale, base - 0.5 * scale, base], tol, n)
     # Shrinking fast (rho = 0.1): the Aitken estimate 0.5 * 0.1 / 0.9 * scale is small, stop.
-    assert has_converged([base - 5.5 * scale, base - 0.5 * scale, base], tol)
+    assert has_converged([base - 5.5 * scale, base - 0.5 * scale, base], tol, n)
     # Shrinking slowly (rho = 0.99): ~49.5 * scale still to come, go on.
     d1 = 0.5 * scale
-    assert not has_converged([base - d1 - d1 / 0.99, base - d1, base], tol)
+    assert not has_converged([base - d1 - d1 / 0.99, base - d1, base], tol, n)
     # A small decrease (rounding in an inner solve) or a sign change within the tolerance: stop.
-    assert has_converged([base - scale, base + 0.5 * scale, base], tol)
-    assert has_converged([base - scale, base - 0.5 * scale, base - 0.6 * scale], tol)
+    assert has_converged([base - scale, base + 0.5 * scale, base], tol, n)
+    assert has_converged([base - scale, base - 0.5 * scale, base - 0.6 * scale], tol, n)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -213,25 +217,29 @@ def test_has_converged_cases():
     gap=st.floats(1e-3, 1e3),
     rho=st.floats(0.01, 0.99),
     tol=st.sampled_from([1e-6, 1e-8, 1e-10]),
+    n=st.integers(1, 100_000),
 )
-def test_has_converged_on_geometric_traces(limit, gap, rho, tol):
+def test_has_converged_on_geometric_traces(limit, gap, rho, tol, n):
     """On ``h_t = limit - gap * rho^t`` it stops once at most ``tol * (1 + |h|)`` is left."""
     history = []
     for t in range(100_000):
         history.append(limit - gap * rho**t)
-        if has_converged(history, tol):
+        if has_converged(history, tol, n):
             break
     else:
         pytest.fail("never stopped")
     left = limit - history[-1]
-    scale = tol * (1 + abs(history[-1]))
-    assert left <= 1.01 * scale + 1e-13 * (1 + abs(limit)), (left / scale, len(history))
+    scale = tol * n
+    # Rounding: each difference of h is off by ~eps |h|, and Aitken's estimate divides it by
+    # (1 - rho)^2 (the ratio and the geometric sum).
+    rounding = 4 * np.finfo(float).eps * (1 + abs(limit)) / (1 - rho) ** 2
+    assert left <= 1.01 * scale + rounding, (left / scale, len(history))
     # ... and not later than needed: Aitken's estimate is exact on these traces, so it stops at
     # most one step after the first index t >= 2 with at most 0.99 * tol * (1 + |h_t|) left.
     t_star = next(
         t
         for t in itertools.count(2)
-        if gap * rho**t <= 0.99 * tol * (1 + abs(limit - gap * rho**t))
+        if gap * rho**t <= 0.99 * tol * n
     )
     assert len(history) - 1 <= t_star + 1
 
@@ -267,12 +275,13 @@ def test_converged_runs_stop_near_the_limit(family_name, seed, tol):
     res = run(fam, data, init_params=inst.start, alpha=0.5, tol=tol, max_iter=5000)
     assert res.converged and res.n_iter < 5000
     hist = list(res.objective_history)
-    assert has_converged(hist, tol)
-    assert not any(has_converged(hist[:t], tol) for t in range(1, len(hist)))
+    n = data.n_samples
+    assert has_converged(hist, tol, n)
+    assert not any(has_converged(hist[:t], tol, n) for t in range(1, len(hist)))
     more = run(fam, data, init_params=res.params, alpha=0.5, tol=0.0, max_iter=400)
     left = more.objective_history.max() - res.objective
     # Aitken's estimate is exact for geometric convergence; allow a factor for the rest.
-    assert left <= 5 * tol * (1 + abs(res.objective))
+    assert left <= 5 * tol * n
 
 
 @pytest.mark.parametrize("family_name", FAMILY_NAMES)

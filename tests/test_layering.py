@@ -25,14 +25,18 @@ ROOT = Path(moe_lib.__file__).parent
 RANK = {
     "_validation": 0,
     "_linalg": 0,
-    "_solvers": 1,
+    "_problem": 1,
+    "_solvers": 1.5,
     "_regression": 2,
     "params": 3,
     "gate": 4,
     "experts": 5,
     "model": 6,
     "steps": 7,
+    "diagnostics": 7.5,
+    "result": 7.7,
     "fit": 8,
+    "scaling": 3.5,
     "estimators": 9,
     "datasets": 4,
     "symmetric": 9,
@@ -42,7 +46,7 @@ RANK = {
     "mirror": 4,
 }
 #: What mirror may import from moe_lib (nothing that computes an EM step).
-MIRROR_ALLOWED = {"_validation", "_linalg", "_solvers", "params", "mirror"}
+MIRROR_ALLOWED = {"_validation", "_linalg", "_problem", "_solvers", "params", "mirror"}
 
 
 def _unit(path: Path) -> str:

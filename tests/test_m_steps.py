@@ -23,8 +23,9 @@ from scipy.special import log_softmax, logsumexp
 
 from moe_lib import MoEParams, e_step, make_data
 from moe_lib.experts import LinearExperts
+from moe_lib.experts.linear import robust_scale
 from moe_lib.gate import gate_m_step
-from moe_lib.steps import check_expert_weights, m_step
+from moe_lib.steps import m_step
 
 PARAM_TOL = 1e-6
 
@@ -241,14 +242,29 @@ def test_linear_variance_floor():
     fam = LinearExperts(variance_floor_ratio=1e-6)
     params = MoEParams(np.zeros((2, 2)), np.zeros((2, 2)), np.ones(2))
     got, _ = m_step(fam, data, resp, params)
-    assert got.sigma[1] == pytest.approx(np.sqrt(1e-6 * np.var(y)), rel=1e-9)
+    # The floor is relative to a robust scale of y (median absolute deviation), not its variance.
+    mad = 1.4826 * np.median(np.abs(y - np.median(y)))
+    assert robust_scale(y) == pytest.approx(mad, rel=1e-12)
+    assert got.sigma[1] == pytest.approx(np.sqrt(1e-6) * mad, rel=1e-9)
     beta = np.linalg.solve(data.X[:2], y[:2])
     np.testing.assert_allclose(got.coef[1], beta, rtol=1e-8)
 
 
-def test_dead_expert_is_a_clear_error():
+def test_an_expert_without_data_keeps_its_parameters():
+    """An expert whose responsibilities are all 0 has no M-step: it is frozen and reported; the
+    others get the M-step they would get without it."""
     rng = np.random.default_rng(2)
+    X = rng.standard_normal((20, 1))
+    data = make_data(X, X[:, 0] + rng.standard_normal(20))
     resp = rng.dirichlet(np.ones(3), size=20)
     resp[:, 2] = 0.0
-    with pytest.raises(ValueError, match="expert 2 received no weight"):
-        check_expert_weights(resp)
+    resp /= resp.sum(axis=1, keepdims=True)
+    start = MoEParams(np.zeros((3, 2)), np.arange(6.0).reshape(3, 2), np.array([1.0, 2.0, 3.0]))
+    got, info = m_step(LinearExperts(), data, resp, start)
+    assert info.vanished == [2]
+    np.testing.assert_array_equal(got.coef[2], start.coef[2])
+    assert got.sigma[2] == 3.0
+    two = MoEParams(np.zeros((2, 2)), start.coef[:2], start.sigma[:2])
+    ref, _ = m_step(LinearExperts(), data, resp[:, :2], two)
+    np.testing.assert_allclose(got.coef[:2], ref.coef, rtol=1e-12)
+    np.testing.assert_allclose(got.sigma[:2], ref.sigma, rtol=1e-12)

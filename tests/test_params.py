@@ -22,8 +22,14 @@ from moe_lib import (
     random_params,
     to_free,
 )
-from moe_lib._validation import check_array, check_bool, check_choice, check_int, check_real
-from moe_lib._validation import check_rng
+from moe_lib._validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_rng,
+)
 from moe_lib.params import penalty_weights
 
 

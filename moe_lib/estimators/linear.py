@@ -99,9 +99,15 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         self._check_hyperparameters()
         check_2d(X, "X")
         check_lengths(X, y)
+        _check_numeric_y(y)
         X, y = validate_data(self, X, y, dtype=float, y_numeric=True)
         if not np.isfinite(np.var(y)):
             raise ValueError("y is too large in magnitude: its variance overflows; rescale y")
+        if np.ptp(y) == 0 and y.size > self.n_experts:
+            raise ValueError(
+                f"y is constant (every value is {y[0]:g}): a mixture of linear experts would fit "
+                "it exactly with zero variance, an unbounded likelihood; there is nothing to fit"
+            )
         G = self._gate_array(X, gate_X, fitting=True)
         self._fit_family(LinearExperts(), X, y, G, None, init_resp, init_params)
         self.sigma_ = self.params_.sigma.copy()
@@ -112,3 +118,19 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         Xd, Gd = self._design(X, gate_X)
         pi = np.exp(gate_log_proba(Gd, self.params_.gate))
         return np.sum(pi * self.family_.expert_mean(Xd, self.params_.coef), axis=1)
+
+
+def _check_numeric_y(y) -> None:
+    """A ``TypeError`` naming y when it holds strings (scikit-learn's message names a dtype)."""
+    y = np.asarray(y)
+    numeric = y.dtype.kind not in "USa"
+    if numeric and y.dtype.kind == "O":
+        try:
+            y.astype(float)
+        except (TypeError, ValueError):
+            numeric = False
+    if not numeric:
+        raise TypeError(
+            f"y must hold numbers (a regression response), got {y.dtype} values; for class "
+            "labels use MixtureOfLogisticExperts"
+        )

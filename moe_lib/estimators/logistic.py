@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from moe_lib.estimators._base import BaseMixtureOfExperts, check_2d, check_lengths
 from moe_lib.experts import LogisticExperts, MultinomialExperts
@@ -122,3 +122,21 @@ class MixtureOfLogisticExperts(ClassifierMixin, BaseMixtureOfExperts):
         """Most probable label (for binomial experts: the more likely outcome of one trial)."""
         proba = self.predict_proba(X, gate_X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None, gate_X=None) -> float:
+        """Mean accuracy of :meth:`predict` on class labels (scikit-learn's classifier score).
+
+        A model fitted on binomial counts predicts success probabilities, not labels: comparing
+        0/1 predictions with counts is meaningless, so ``score`` raises there; use
+        :meth:`loglik` (or :meth:`loglik_per_sample`) with ``n_trials``.
+        """
+        check_is_fitted(self, "params_")
+        if self.binomial_:
+            raise ValueError(
+                "score compares predicted labels with y, but this model was fitted on binomial "
+                "counts (n_trials): use loglik(X, y, n_trials=...) or loglik_per_sample instead"
+            )
+        if gate_X is None:
+            return super().score(X, y, sample_weight=sample_weight)
+        pred = self.predict(X, gate_X=gate_X)
+        return float(np.average(pred == np.asarray(y), weights=sample_weight))

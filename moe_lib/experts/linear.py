@@ -10,8 +10,9 @@ from moe_lib._linalg import column_sum, lambda_max, weighted_gram, weighted_gram
 from moe_lib._validation import check_real
 from moe_lib.experts._base import ExpertFamily
 
-#: Variance floor of linear experts, relative to the variance of ``y``: without it an expert can
-#: collapse onto a single point and the likelihood is unbounded.
+#: Variance floor of linear experts, relative to the squared robust scale of ``y``
+#: (:func:`robust_scale`): without it an expert can collapse onto a single point and the
+#: likelihood is unbounded.
 VARIANCE_FLOOR_RATIO = 1e-8
 
 #: The weighted least-squares solves use Cholesky on the weighted Gram matrix (scaled to unit
@@ -76,17 +77,42 @@ def weighted_lstsq(
     return np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)[0]
 
 
+def robust_scale(y: np.ndarray) -> float:
+    """A scale of ``y`` that one outlier cannot inflate.
+
+    The normal-consistent median absolute deviation ``1.4826 * median(|y - median(y)|)``; when
+    more than half of ``y`` is one value (zero-inflated data) that is 0, and the mean absolute
+    deviation from the median is used instead; for a constant ``y``, the smallest normal float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([-1.0, 0.0, 1.0, 1e9])          # one gross outlier
+    >>> round(robust_scale(y), 4), round(float(np.std(y)), -6)
+    (1.4826, 433000000.0)
+    >>> robust_scale(np.array([0.0, 0.0, 0.0, 4.0]))  # mostly zeros
+    1.0
+    """
+    y = np.asarray(y, dtype=float)
+    dev = np.abs(y - np.median(y))
+    scale = 1.4826 * float(np.median(dev))
+    if not scale > 0:
+        scale = float(np.mean(dev))
+    return scale if scale > 0 else float(np.finfo(float).tiny)
+
+
 class LinearExperts(ExpertFamily):
     """Linear-Gaussian experts ``y | x, z=k ~ N(x^T beta_k, sigma_k^2)``, one variance each.
 
     The M-step is weighted least squares (:func:`weighted_lstsq`) and the weighted MLE of the
-    variance, floored at ``variance_floor_ratio * var(y)``. Clamping is the exact maximiser of Q
-    under that constraint, so EM stays monotone. Never penalised.
+    variance, floored at ``variance_floor_ratio * robust_scale(y)**2`` (a floor that one outlier
+    cannot inflate). Clamping is the exact maximiser of Q under that constraint, so EM stays
+    monotone; a variance that ends on its floor is reported by the driver. Never penalised.
 
     Parameters
     ----------
     variance_floor_ratio : float, default=1e-8
-        The floor on each variance, relative to the variance of ``y`` (> 0).
+        The floor on each variance, relative to the squared robust scale of ``y`` (> 0).
 
     Examples
     --------
@@ -110,7 +136,12 @@ class LinearExperts(ExpertFamily):
 
     def variance_floor(self, y: np.ndarray) -> float:
         """The smallest variance an expert may take on data ``y``."""
-        return self.variance_floor_ratio * max(float(np.var(y)), np.finfo(float).tiny)
+        # The M-step asks at every iteration for the same y: a median is worth keeping.
+        cached = getattr(self, "_floor_of", None)
+        if cached is None or cached[0] is not y:
+            floor = self.variance_floor_ratio * robust_scale(y) ** 2
+            self._floor_of = (y, max(floor, float(np.finfo(float).tiny)))
+        return self._floor_of[1]
 
     def check_y(self, y, n_trials):
         if n_trials is not None:

@@ -21,6 +21,7 @@ class _TiedPair:
     """Shared shape logic of the symmetric families: ``coef = [-beta, +beta]``, no variances."""
 
     has_sigma = False
+    tied = True
 
     def coef_shape(self, n_experts, n_features):
         if n_experts != 2:

@@ -1,0 +1,132 @@
+"""The cached evaluation object of the solver layer, and what a solve reports.
+
+A :class:`Problem` evaluates its value, gradient and negated Hessian lazily and caches them at the
+last point, as the subproblem objects of scipy's ``optimize/_trustregion.py`` do: Newton asks for
+all three at the same point in turn, and the fused evaluations of :mod:`moe_lib._regression`
+compute the value and the gradient in one pass over the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Largest change of any linear score (a log-odds) that a cut-down Newton step may make
+#: (:meth:`Problem.step_limit`).
+MAX_SCORE_CHANGE = 20.0
+
+
+@dataclass(frozen=True)
+class SolveInfo:
+    """What an inner solve did.
+
+    Attributes
+    ----------
+    n_iter : int
+        Newton iterations taken.
+    grad_norm : float
+        Largest absolute gradient entry at the returned point.
+    converged : bool
+        True when ``grad_norm <= tol``.
+    hit_bound : bool
+        True when the solve stopped because it reached ``max_iter`` (or could not make progress)
+        before meeting the tolerance.
+    n_evaluations : int
+        Evaluations of the objective and gradient (each one pass over the data).
+    n_hessians : int
+        Hessians formed (each a weighted Gram matrix per block: one pass, ``p`` times the work).
+    factor : tuple or None
+        The Cholesky factor of the last negated Hessian, for a later solve of a nearby problem.
+
+    Examples
+    --------
+    >>> info = SolveInfo(n_iter=3, grad_norm=1e-12, converged=True, hit_bound=False)
+    >>> info.converged, info.n_evaluations
+    (True, 0)
+    """
+
+    n_iter: int
+    grad_norm: float
+    converged: bool
+    hit_bound: bool
+    n_evaluations: int = 0
+    n_hessians: int = 0
+    factor: tuple | None = field(default=None, repr=False, compare=False)
+
+
+class Problem:
+    """A smooth concave objective to maximise, evaluated lazily and cached at the last point.
+
+    Subclasses implement :meth:`_evaluate` (the value at ``x``, keeping whatever the other
+    quantities need), :meth:`_gradient` and :meth:`_neg_hessian` (at the point last evaluated),
+    and :meth:`_neg_hessp` when Newton-CG may be used. Callers use :meth:`value`,
+    :meth:`gradient`, :meth:`neg_hessian` and :meth:`neg_hessp`, which evaluate only when the
+    point changes.
+    """
+
+    def __init__(self) -> None:
+        self._x: np.ndarray | None = None
+        self._value = 0.0
+        self._grad: np.ndarray | None = None
+        self._hess: np.ndarray | None = None
+        #: Evaluations and Hessians computed so far (the solve's cost, reported in SolveInfo).
+        self.n_evaluations = 0
+        self.n_hessians = 0
+
+    # -- hooks ---------------------------------------------------------------------------
+    def _evaluate(self, x: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def _gradient(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _neg_hessian(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _neg_hessp(self, u: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def step_limit(self, x: np.ndarray, step: np.ndarray) -> float:
+        """The largest fraction of ``step`` worth trying after a rejected full step (default 1).
+
+        Problems with linear scores return the fraction that changes no score by more than
+        :data:`MAX_SCORE_CHANGE`, so that a huge Newton step (a nearly flat direction, common
+        when the maximiser is far or does not exist) is cut to size in one go instead of by tens
+        of halvings.
+        """
+        return 1.0
+
+    # -- cached access -------------------------------------------------------------------
+    def _at(self, x: np.ndarray) -> None:
+        if self._x is None or not np.array_equal(self._x, x):
+            self.n_evaluations += 1
+            self._value = float(self._evaluate(x))
+            self._x = np.array(x, dtype=float, copy=True)
+            self._grad = None
+            self._hess = None
+
+    def value(self, x: np.ndarray) -> float:
+        """The objective at ``x``."""
+        self._at(x)
+        return self._value
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """Its gradient at ``x``, shape (m,)."""
+        self._at(x)
+        if self._grad is None:
+            self._grad = self._gradient()
+        return self._grad
+
+    def neg_hessian(self, x: np.ndarray) -> np.ndarray:
+        """The negated Hessian at ``x`` (positive semi-definite), shape (m, m)."""
+        self._at(x)
+        if self._hess is None:
+            self.n_hessians += 1
+            self._hess = self._neg_hessian()
+        return self._hess
+
+    def neg_hessp(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The negated Hessian at ``x`` times ``u``, shape (m,)."""
+        self._at(x)
+        return self._neg_hessp(u)

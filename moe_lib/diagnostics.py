@@ -1,0 +1,165 @@
+"""What can be wrong with a fit, said in words: the messages the driver turns into warnings.
+
+Each function looks at a fitted state and returns a list of sentences (empty when all is well).
+A degenerate result is never a silent success: separated experts or gates (no finite maximum
+likelihood), coefficients that run off, an expert without data, a variance on its floor, EM
+stuck at the symmetric fixed point, an inner solve that cannot reach its tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from moe_lib._problem import SolveInfo
+from moe_lib.experts import ExpertFamily
+from moe_lib.gate import SEPARATION_THRESHOLD, gate_saturation_messages, gate_separation_messages
+from moe_lib.params import MoEData, MoEParams
+
+#: Log-odds beyond which an expert's fitted probability is 0 or 1 to within ~1e-22.
+SATURATION_LOGODDS = 50.0
+#: A variance within this relative distance of its floor sits on the floor.
+FLOOR_RTOL = 1e-6
+
+
+def separation_messages(
+    family: ExpertFamily, data: MoEData, params: MoEParams, resp: np.ndarray
+) -> list[str]:
+    """Separation (quasi-complete included) in the experts or the gate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LogisticExperts, MoEParams, make_data
+    >>> data = make_data(np.array([[-1.0], [1.0]]), np.array([0.0, 1.0]))
+    >>> params = MoEParams(np.zeros((2, 2)), np.array([[0.0, 60.0], [0.0, 60.0]]))
+    >>> separation_messages(LogisticExperts(), data, params, np.full((2, 2), 0.5))[0][:9]
+    'expert 0 '
+    """
+    msgs = [
+        f"expert {k} reproduces every label it is responsible for: its data look separable, so "
+        "its maximum-likelihood coefficients are infinite; use alpha > 0"
+        for k in family.separated_experts(data, resp, params, SEPARATION_THRESHOLD)
+    ]
+    return msgs + gate_separation_messages(data, params, resp)
+
+
+def saturation_messages(
+    family: ExpertFamily, data: MoEData, params: MoEParams, alpha: float
+) -> list[str]:
+    """Gate or expert scores so large that their coefficients look like they diverge.
+
+    Also when a fit "converged": under quasi-complete separation the log-likelihood tends to a
+    finite supremum while some coefficients run off to infinity. With ``alpha > 0`` only an
+    unpenalised direction (an intercept) can run off.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LogisticExperts, MoEParams, make_data
+    >>> data = make_data(np.array([[-1.0], [1.0]]), np.array([0.0, 1.0]))
+    >>> params = MoEParams(np.zeros((2, 2)), np.array([[0.0, 60.0], [0.0, 1.0]]))
+    >>> saturation_messages(LogisticExperts(), data, params, 0.0)[0][:31]
+    "an expert's log-odds reach 60: "
+    """
+    msgs = gate_saturation_messages(data, params)
+    if family.penalized:
+        eta = float(np.max(np.abs(np.einsum("ip,k...p->ik...", data.X, params.coef))))
+        if eta > SATURATION_LOGODDS:
+            msgs.append(
+                f"an expert's log-odds reach {eta:.3g}: its coefficients appear to diverge (its "
+                "data look separable); use alpha > 0"
+            )
+    if alpha > 0:
+        msgs = [m.replace("; use alpha > 0", " along an unpenalised intercept") for m in msgs]
+    return msgs
+
+
+def identical_experts_message(params: MoEParams) -> list[str]:
+    """The fixed point where every expert is the same and the gate is constant.
+
+    EM cannot leave it (the responsibilities equal the gate there), e.g. after uniform
+    ``init_resp``; the fit is then a single-expert model in disguise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import MoEParams
+    >>> len(identical_experts_message(MoEParams(np.zeros((2, 2)), np.ones((2, 2)), np.ones(2))))
+    1
+    """
+    coef, gate = params.coef, params.gate
+    scale = 1e-8 * (1.0 + float(np.max(np.abs(coef))))
+    same_experts = float(np.max(np.abs(coef - coef[:1]))) <= scale
+    if params.sigma is not None:
+        same_experts &= float(np.max(np.abs(params.sigma - params.sigma[0]))) <= scale
+    # A constant gate: only the intercept column (if any) may differ between experts.
+    slopes = gate[:, 1:] if gate.shape[1] > 1 else np.zeros((gate.shape[0], 0))
+    constant_gate = slopes.size == 0 or float(np.max(np.abs(slopes))) <= 1e-8
+    if same_experts and constant_gate:
+        return [
+            "all experts are identical and the gate is constant: EM is at a fixed point it "
+            "cannot leave (e.g. from uniform init_resp), and the fit is one expert in disguise; "
+            "start from random or asymmetric responsibilities"
+        ]
+    return []
+
+
+def vanished_messages(resp: np.ndarray, vanished: list[int]) -> list[str]:
+    """Experts whose weight vanished during the fit (their parameters were frozen).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vanished_messages(np.array([[1.0, 0.0]]), [1])[0][:29]
+    "expert 1's weight vanished (i"
+    """
+    nk = resp.sum(axis=0)
+    return [
+        f"expert {k}'s weight vanished (its responsibilities sum to {nk[k]:.3g} of "
+        f"{resp.shape[0]} samples): it takes no part in the fit, and its parameters are those it "
+        "had when it lost its data; use fewer experts (n_experts) or alpha > 0"
+        for k in vanished
+    ]
+
+
+def variance_floor_messages(family: ExpertFamily, data: MoEData, params: MoEParams) -> list[str]:
+    """Linear experts whose variance ended on its floor (a collapse onto repeated values of y).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, MoEParams, make_data
+    >>> data = make_data(np.zeros((4, 1)), np.array([0.0, 0.0, 1.0, 2.0]))
+    >>> floor = np.sqrt(LinearExperts().variance_floor(data.y))
+    >>> params = MoEParams(np.zeros((2, 2)), np.zeros((2, 2)), np.array([floor, 1.0]))
+    >>> variance_floor_messages(LinearExperts(), data, params)[0][:36]
+    "expert 0's standard deviation sits o"
+    """
+    if not family.has_sigma:
+        return []
+    floor = np.sqrt(family.variance_floor(data.y))
+    return [
+        f"expert {k}'s standard deviation sits on its floor ({params.sigma[k]:.3g}): it has "
+        "collapsed onto (nearly) repeated values of y, where the likelihood is unbounded, so "
+        "the log-likelihood, AIC and BIC of this fit are not meaningful; use fewer experts "
+        "(n_experts), or model the repeated values separately"
+        for k in np.flatnonzero(params.sigma <= floor * (1.0 + FLOOR_RTOL))
+    ]
+
+
+def inner_solve_messages(info: SolveInfo | None, block: str, alpha: float) -> list[str]:
+    """An inner solve that stopped without meeting its tolerance.
+
+    Examples
+    --------
+    >>> from moe_lib._problem import SolveInfo
+    >>> inner_solve_messages(SolveInfo(20, 3e-6, False, True), "the gate", 0.0)[0][:34]
+    "the gate's M-step stopped with gra"
+    """
+    if info is None or not info.hit_bound:
+        return []
+    hint = "; its data may be separable, use alpha > 0" if alpha == 0 else ""
+    return [
+        f"{block}'s M-step stopped with gradient {info.grad_norm:.2e} > tolerance after "
+        f"{info.n_iter} Newton iterations: the last EM step is inexact{hint}"
+    ]
