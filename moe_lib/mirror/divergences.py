@@ -9,17 +9,16 @@ computed independently: :func:`bregman_divergence` from ``A_x`` and its gradient
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from moe_lib._validation import check_bool
 from moe_lib.mirror.registry import as_natural, check_params, view_of
+from moe_lib.mirror.view import FamilyLike
 from moe_lib.params import MoEData, MoEParams
 
 
 def bregman_divergence(
-    family: Any,
+    family: FamilyLike,
     data: MoEData,
     params_a: MoEParams | np.ndarray,
     params_b: MoEParams | np.ndarray,
@@ -63,7 +62,7 @@ def bregman_divergence(
 
 
 def complete_data_kl(
-    family: Any,
+    family: FamilyLike,
     data: MoEData,
     params_p: MoEParams,
     params_q: MoEParams,

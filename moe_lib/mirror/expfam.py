@@ -10,19 +10,17 @@ book can check them against the model. Sums over samples are totals (like
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from moe_lib._linalg import softmax
 from moe_lib._validation import check_int
 from moe_lib.mirror.registry import as_natural, check_params, view_of
-from moe_lib.mirror.view import FamilyView
+from moe_lib.mirror.view import FamilyLike, FamilyView
 from moe_lib.params import MoEData, MoEParams
 
 
 def natural_layout(
-    family: Any, data: MoEData, n_experts: int
+    family: FamilyLike, data: MoEData, n_experts: int
 ) -> dict[str, tuple[slice, tuple[int, ...]]]:
     """Blocks of the flat per-sample natural parameter: name -> (slice of the flat axis, shape).
 
@@ -60,7 +58,7 @@ def natural_layout(
     return out
 
 
-def natural_parameters(family: Any, data: MoEData, params: MoEParams) -> np.ndarray:
+def natural_parameters(family: FamilyLike, data: MoEData, params: MoEParams) -> np.ndarray:
     """Per-sample natural parameters ``theta_x`` of ``p(y, z | x; params)``.
 
     Parameters
@@ -89,7 +87,7 @@ def natural_parameters(family: Any, data: MoEData, params: MoEParams) -> np.ndar
     return view.natural(check_params(view, params))
 
 
-def sufficient_statistics(family: Any, data: MoEData, n_experts: int) -> np.ndarray:
+def sufficient_statistics(family: FamilyLike, data: MoEData, n_experts: int) -> np.ndarray:
     """The complete-data statistic ``T(y_i, z)`` for every sample and every latent value.
 
     Parameters
@@ -116,7 +114,9 @@ def sufficient_statistics(family: Any, data: MoEData, n_experts: int) -> np.ndar
     return view_of(family, data).stats(int(n_experts))
 
 
-def log_partition(family: Any, data: MoEData, params: MoEParams | np.ndarray) -> np.ndarray:
+def log_partition(
+    family: FamilyLike, data: MoEData, params: MoEParams | np.ndarray
+) -> np.ndarray:
     """``A_x(theta_x)`` for every sample, computed from the natural parameters.
 
     Parameters
@@ -146,7 +146,9 @@ def log_partition(family: Any, data: MoEData, params: MoEParams | np.ndarray) ->
     return view.log_partition(as_natural(view, params, "params"))
 
 
-def mean_parameters(family: Any, data: MoEData, params: MoEParams | np.ndarray) -> np.ndarray:
+def mean_parameters(
+    family: FamilyLike, data: MoEData, params: MoEParams | np.ndarray
+) -> np.ndarray:
     """``grad A_x(theta_x) = E[T(y, z) | x]``, analytic, for every sample.
 
     Parameters
@@ -176,7 +178,7 @@ def mean_parameters(family: Any, data: MoEData, params: MoEParams | np.ndarray) 
 
 
 def complete_data_log_density(
-    family: Any, data: MoEData, params: MoEParams | np.ndarray
+    family: FamilyLike, data: MoEData, params: MoEParams | np.ndarray
 ) -> np.ndarray:
     """``log p(y_i, z | x_i) = log h(y_i) + <T(y_i, z), theta_x> - A_x(theta_x)``.
 
@@ -228,7 +230,7 @@ def posterior_and_statistics(view: FamilyView, theta: np.ndarray) -> tuple[np.nd
 
 
 def complete_data_posterior(
-    family: Any, data: MoEData, params: MoEParams | np.ndarray
+    family: FamilyLike, data: MoEData, params: MoEParams | np.ndarray
 ) -> np.ndarray:
     """``P(z | x_i, y_i)`` from the complete-data density in natural form (``h``, ``T``, ``A``).
 
@@ -256,7 +258,9 @@ def complete_data_posterior(
     return posterior_and_statistics(view, as_natural(view, params, "params"))[0]
 
 
-def loss_gradient(family: Any, data: MoEData, params: MoEParams | np.ndarray) -> np.ndarray:
+def loss_gradient(
+    family: FamilyLike, data: MoEData, params: MoEParams | np.ndarray
+) -> np.ndarray:
     """``grad_{theta_x} L_x = grad A_x(theta_x) - Tbar_x`` for every sample.
 
     ``L_x(theta_x) = -log p(y | x) = A_x(theta_x) - log sum_z h(y) exp<T(y, z), theta_x>`` is the
@@ -290,7 +294,7 @@ def loss_gradient(family: Any, data: MoEData, params: MoEParams | np.ndarray) ->
 
 
 def free_gradient_from_natural(
-    family: Any, data: MoEData, params: MoEParams, grad_natural: np.ndarray
+    family: FamilyLike, data: MoEData, params: MoEParams, grad_natural: np.ndarray
 ) -> np.ndarray:
     """Chain rule: ``sum_i J_i^T grad_natural_i`` with ``J_i = d theta_x_i / d v``.
 
@@ -328,7 +332,7 @@ def free_gradient_from_natural(
     return view.pullback(params, G)
 
 
-def mirror_map_gradient(family: Any, data: MoEData, params: MoEParams) -> np.ndarray:
+def mirror_map_gradient(family: FamilyLike, data: MoEData, params: MoEParams) -> np.ndarray:
     """``grad A(theta)`` in ``theta = (w, beta)`` coordinates for the symmetric models.
 
     ``A(theta) = (1/n) sum_i A_x_i(theta)``; its gradient is ``(mean_i sig(u_i) g_i,

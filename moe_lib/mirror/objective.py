@@ -10,14 +10,12 @@ of Fruytier, Mokhtari & Sanghavi, 2025), which :mod:`moe_lib.mirror.step` minimi
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from moe_lib._linalg import logsumexp, softmax
 from moe_lib._validation import check_real
 from moe_lib.mirror.registry import check_params, view_of
-from moe_lib.mirror.view import FamilyView
+from moe_lib.mirror.view import FamilyLike, FamilyView
 from moe_lib.params import MoEData, MoEParams, penalty, penalty_weights, to_free
 
 
@@ -60,7 +58,7 @@ class MirrorDescentModel:
     >>> model = MirrorDescentModel(view_of(LogisticExperts(), data), params, 0.0, 1.0)
     >>> model.value(params, data)  # the model is 0 at theta_t
     0.0
-    >>> bool(np.isclose(model.loss_t, 2 * np.log(1 + np.e)))  # both labels have P = sig(-1)
+    >>> bool(np.isclose(model.loss_t, 2 * np.log(2)))  # each label has probability 1/2
     True
     """
 
@@ -101,7 +99,7 @@ class MirrorDescentModel:
 
 
 def md_objective(
-    family: Any,
+    family: FamilyLike,
     data: MoEData,
     params: MoEParams,
     params_t: MoEParams,
@@ -153,7 +151,7 @@ def md_objective(
 
 
 def md_objective_gradient(
-    family: Any,
+    family: FamilyLike,
     data: MoEData,
     params: MoEParams,
     params_t: MoEParams,

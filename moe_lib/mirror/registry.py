@@ -8,13 +8,11 @@ uses an expert family only through its attributes and methods (``name``, ``check
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from moe_lib.mirror.families import LinearView, LogisticView, MultinomialView
 from moe_lib.mirror.symmetric_families import SymmetricLinearView, SymmetricLogisticView
-from moe_lib.mirror.view import FamilyView
+from moe_lib.mirror.view import FamilyLike, FamilyView
 from moe_lib.params import MoEData, MoEParams
 
 #: The view of each expert family, by the family's ``name``.
@@ -30,7 +28,7 @@ VIEWS: dict[str, type[FamilyView]] = {
 }
 
 
-def view_of(family: Any, data: MoEData) -> FamilyView:
+def view_of(family: FamilyLike, data: MoEData) -> FamilyView:
     """The exponential-family view of ``family`` on ``data``.
 
     Parameters

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -22,6 +21,7 @@ from moe_lib._solvers import Problem, maximize, polish_steps
 from moe_lib._validation import check_bool, check_int, check_real
 from moe_lib.mirror.objective import MirrorDescentModel, check_step
 from moe_lib.mirror.registry import check_params, view_of
+from moe_lib.mirror.view import FamilyLike
 from moe_lib.params import MoEData, MoEParams, from_free, to_free
 
 #: Bound on the Newton polishing steps after the Newton solve.
@@ -100,7 +100,7 @@ class MirrorStepProblem(Problem):
     (True, (8, 8))
     """
 
-    def __init__(self, family: Any, data: MoEData, model: MirrorDescentModel,
+    def __init__(self, family: FamilyLike, data: MoEData, model: MirrorDescentModel,
                  like: MoEParams) -> None:
         super().__init__()
         self.family, self.data, self.model, self.like = family, data, model, like
@@ -165,7 +165,7 @@ class MirrorStepResult:
 
 
 def mirror_descent_step(
-    family: Any,
+    family: FamilyLike,
     data: MoEData,
     params: MoEParams,
     alpha: float = 0.0,

@@ -13,7 +13,7 @@ complete-data KL divergence straight from the two laws. The concrete views live 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 from scipy.special import gammaln, log_expit
@@ -23,6 +23,39 @@ from moe_lib.params import MoEData, MoEParams
 
 #: ``log(2 pi)``, for the Gaussian base measures.
 LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+class FamilyLike(Protocol):
+    """What this package asks of an expert family (every :class:`moe_lib.experts.ExpertFamily`
+    has it): its ``name`` picks the view; :mod:`moe_lib.params` uses the free-coordinate methods.
+
+    Examples
+    --------
+    >>> from moe_lib import LogisticExperts
+    >>> family: FamilyLike = LogisticExperts()
+    >>> family.name, family.has_sigma, family.coef_shape(2, 3)
+    ('logistic', False, (2, 3))
+    """
+
+    name: str
+    has_sigma: bool
+    penalized: bool
+
+    def check_y(
+        self, y: np.ndarray, n_trials: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+    def coef_shape(self, n_experts: int, n_features: int) -> tuple[int, ...]: ...
+
+    def check_coef(self, coef: np.ndarray, name: str = "params") -> None: ...
+
+    def to_free(self, coef: np.ndarray, sigma: np.ndarray | None) -> np.ndarray: ...
+
+    def from_free(
+        self, v: np.ndarray, n_experts: int, n_features: int
+    ) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+    def penalty(self, coef: np.ndarray, mask: np.ndarray) -> float: ...
 
 
 class FamilyView(ABC):
@@ -61,7 +94,7 @@ class FamilyView(ABC):
     name: str = ""
     symmetric: bool = False
 
-    def __init__(self, family: Any, data: MoEData) -> None:
+    def __init__(self, family: FamilyLike, data: MoEData) -> None:
         self.family = family
         self.y, self.m = family.check_y(data.y, data.n_trials)
         self.X = np.asarray(data.X, dtype=float)
