@@ -38,6 +38,10 @@ class SolveInfo:
         Hessians formed (each a weighted Gram matrix per block: one pass, ``p`` times the work).
     factor : tuple or None
         The Cholesky factor of the last negated Hessian, for a later solve of a nearby problem.
+    unbounded : bool
+        The solve stalled while its objective kept rising by more than ``1e-6 (1 + |f|)``: the
+        iterates run off along a direction where the objective grows without bound (or
+        towards a supremum far above the start), the signature of a problem without maximiser.
 
     Examples
     --------
@@ -53,6 +57,7 @@ class SolveInfo:
     n_evaluations: int = 0
     n_hessians: int = 0
     factor: tuple | None = field(default=None, repr=False, compare=False)
+    unbounded: bool = False
 
 
 class Problem:

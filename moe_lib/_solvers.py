@@ -132,20 +132,20 @@ def newton(
     fun, grad = problem.value, problem.gradient
     f = fun(x)
     g = grad(x)
-    best, best_it = np.inf, 0
+    best, best_it, f_best = np.inf, 0, f
 
-    def stop(it: int, gnorm: float, converged: bool) -> tuple[np.ndarray, SolveInfo]:
-        info = SolveInfo(it, gnorm, converged, not converged, factor=factor)
-        return x, info
+    def stop(it: int, gnorm: float, converged: bool, stalled: bool = False):
+        unbounded = stalled and f - f_best > 1e-6 * (1.0 + abs(f))
+        return x, SolveInfo(it, gnorm, converged, not converged, factor=factor, unbounded=unbounded)
 
     for it in range(max_iter):
         gnorm = _max_abs(g)
         if gnorm <= tol:
             return stop(it, gnorm, True)
         if gnorm < 0.5 * best:
-            best, best_it = gnorm, it
+            best, best_it, f_best = gnorm, it, f
         elif it - best_it >= STALL_ITERATIONS:
-            return stop(it, gnorm, False)
+            return stop(it, gnorm, False, stalled=True)
         noise = ROUNDING * (1.0 + abs(f))
         if factor is not None:
             x_try = x + linalg.cho_solve(factor, g, check_finite=False)

@@ -269,7 +269,7 @@ def mirror_descent_step(
     # the model is unbounded below (step_size > 1 pushing the target moments outside their hull,
     # e.g. a negative target variance sending a sigma to 0).
     loss_scale = 1.0 + abs(problem.model.loss_t) * problem.scale
-    if not (
+    if info.unbounded or not (
         size <= RUNAWAY * (1.0 + float(np.max(np.abs(v0)))) and value >= -RUNAWAY * loss_scale
     ):
         raise ValueError(

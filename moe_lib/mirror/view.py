@@ -197,6 +197,18 @@ def gaussian_experts_kl(
 
     ``KL_cat(pi_p || pi_q) + sum_k pi_pk KL(N(mu_pk, s_pk^2) || N(mu_qk, s_qk^2))``, in closed
     form: no log-partition is involved, so the equality with the Bregman divergence is a check.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LinearExperts, MoEParams, make_data
+    >>> from moe_lib.mirror.registry import view_of
+    >>> data = make_data(np.zeros((1, 1)), np.zeros(1))
+    >>> view = view_of(LinearExperts(), data)
+    >>> p = MoEParams(np.zeros((2, 2)), np.zeros((2, 2)), np.ones(2))
+    >>> q = p.replace(coef=np.array([[1.0, 0.0], [1.0, 0.0]]))  # both means move by 1
+    >>> gaussian_experts_kl(view, p, q, p.sigma, q.sigma)  # KL(N(0, 1) || N(1, 1)) = 1/2
+    array([0.5])
     """
     lp, lq = view.log_gate(params_p), view.log_gate(params_q)
     pi_p = np.exp(lp)
@@ -209,6 +221,14 @@ def discrete_kl(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
     """``sum_{z, y} p log(p / q)`` over tables of shape (n, K, Y) of log-probabilities, shape (n,).
 
     Outcomes with ``p = 0`` (``log p = -inf``: counts above a sample's trials) contribute 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log_p = np.log(np.array([[[0.5, 0.5]]]))
+    >>> log_q = np.log(np.array([[[0.25, 0.75]]]))
+    >>> bool(np.isclose(discrete_kl(log_p, log_q)[0], 0.5 * np.log(2) + 0.5 * np.log(2 / 3)))
+    True
     """
     with np.errstate(invalid="ignore"):
         terms = np.where(np.isfinite(log_p), np.exp(log_p) * (log_p - log_q), 0.0)
@@ -219,7 +239,20 @@ def binomial_joint_log_table(
     view: FamilyView, params: MoEParams, trials: np.ndarray
 ) -> np.ndarray:
     """``log pi_k(x_i) + log Binomial(y; m_i, sig(x_i^T beta_k))`` for every count
-    ``y = 0..max m``, shape (n, K, max m + 1); ``-inf`` where ``y > m_i``."""
+    ``y = 0..max m``, shape (n, K, max m + 1); ``-inf`` where ``y > m_i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import LogisticExperts, MoEParams, make_data
+    >>> from moe_lib.mirror.registry import view_of
+    >>> data = make_data(np.zeros((1, 1)), np.zeros(1), n_trials=np.array([2.0]))
+    >>> view = view_of(LogisticExperts(), data)
+    >>> table = binomial_joint_log_table(view, MoEParams(np.zeros((1, 2)), np.zeros((1, 2))),
+    ...                                  np.array([2.0]))
+    >>> np.exp(table).round(3)  # one expert, fair coin, two trials
+    array([[[0.25, 0.5 , 0.25]]])
+    """
     a = view.X @ params.coef.T  # (n, K)
     grid = np.arange(int(np.max(trials)) + 1, dtype=float)
     log_y = _binomial_log_pmf(trials[:, None, None], a[:, :, None], grid[None, None, :])
