@@ -78,6 +78,8 @@ class Problem:
         #: Evaluations and Hessians computed so far (the solve's cost, reported in SolveInfo).
         self.n_evaluations = 0
         self.n_hessians = 0
+        #: Set by evaluations of problems with linear scores (see :meth:`score_size`).
+        self._score_size = 0.0
 
     # -- hooks ---------------------------------------------------------------------------
     def _evaluate(self, x: np.ndarray) -> float:
@@ -91,6 +93,15 @@ class Problem:
 
     def _neg_hessp(self, u: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def score_size(self, x: np.ndarray) -> float:
+        """The largest absolute linear score at ``x`` (0 for problems without scores).
+
+        Kept by the evaluation itself (no extra pass): a step whose score size jumps by more than
+        :data:`MAX_SCORE_CHANGE` is a run-away towards infinity, not a Newton step to keep.
+        """
+        self._at(x)
+        return self._score_size
 
     def step_limit(self, x: np.ndarray, step: np.ndarray) -> float:
         """The largest fraction of ``step`` worth trying after a rejected full step (default 1).

@@ -82,12 +82,13 @@ class SoftmaxRegression(Problem):
         X, C, p = self.X, self.C, self.p
         B = v.reshape(C - 1, p)
         P = np.empty((X.shape[0], C - 1))
-        value = 0.0
+        value, size = 0.0, 0.0
         weighted_px = np.zeros((C - 1, p))
         for rows in self.blocks:
             Xb = X[rows]
             # The reference class has score 0: only the other C - 1 scores are computed.
             scores = Xb @ B.T
+            size = max(size, float(np.max(np.abs(scores), initial=0.0)))
             if C == 2:
                 # Two classes: the softmax is the logistic function of the one score.
                 lse, s = softplus_expit(scores[:, 0])
@@ -98,7 +99,7 @@ class SoftmaxRegression(Problem):
             P[rows] = Pb
             weighted_px += (Pb if self.unit_rows else self.row_weight[rows, None] * Pb).T @ Xb
         value -= 0.5 * self.alpha * np.sum(self.mask * B**2)
-        self.P = P
+        self.P, self._score_size = P, size
         self.grad_ = (self.targets_x - weighted_px - self.alpha * self.mask * B).ravel()
         return float(value) * self.scale
 
@@ -189,9 +190,11 @@ class LogisticRegressions(Problem):
         S = np.empty((X.shape[0], self.K))
         value = np.zeros(self.K)
         G = np.zeros((self.K, self.p))
+        size = 0.0
         for rows in self.blocks:
             Xb, wy, wm = X[rows], self.WY[rows], self.WM[rows]
             eta = Xb @ B.T
+            size = max(size, float(np.max(np.abs(eta), initial=0.0)))
             sp, s = softplus_expit(eta)
             S[rows] = s
             sp *= wm
@@ -201,7 +204,7 @@ class LogisticRegressions(Problem):
             s *= wm
             np.subtract(wy, s, out=s)
             G += s.T @ Xb
-        self.S, self.B = S, B
+        self.S, self.B, self._score_size = S, B, size
         self.G = G - self.alpha * self.mask * B
         per_regression = value - 0.5 * self.alpha * np.sum(self.mask * B**2, axis=1)
         return float(per_regression @ self.scale)

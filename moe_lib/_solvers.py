@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import linalg, optimize
 
-from moe_lib._problem import Problem, SolveInfo
+from moe_lib._problem import MAX_SCORE_CHANGE, Problem, SolveInfo
 
 #: Above this many unknowns :func:`maximize` switches from Newton (Hessian formed, Cholesky) to
 #: Newton-CG with Hessian-vector products.
@@ -129,9 +129,10 @@ def newton(
     x = np.array(x0, dtype=float)
     if x.size == 0:
         return x, SolveInfo(0, 0.0, True, False)
-    fun, grad = problem.value, problem.gradient
+    fun, grad, size_at = problem.value, problem.gradient, problem.score_size
     f = fun(x)
     g = grad(x)
+    size = size_at(x)
     best, best_it, f_best = np.inf, 0, f
 
     def stop(it: int, gnorm: float, converged: bool, stalled: bool = False):
@@ -147,14 +148,17 @@ def newton(
         elif it - best_it >= STALL_ITERATIONS:
             return stop(it, gnorm, False, stalled=True)
         noise = ROUNDING * (1.0 + abs(f))
+        # No step may throw the scores towards infinity (a maximiser far away, or none): the
+        # largest score may grow by at most MAX_SCORE_CHANGE per step.
+        moderate = size + MAX_SCORE_CHANGE
         if factor is not None:
             x_try = x + linalg.cho_solve(factor, g, check_finite=False)
             f_try = fun(x_try)
             # In the quadratic region f changes below its rounding: allow that much.
-            if np.isfinite(f_try) and f_try >= f - noise:
+            if np.isfinite(f_try) and f_try >= f - noise and size_at(x_try) <= moderate:
                 g_try = grad(x_try)
                 if _max_abs(g_try) <= REUSED_STEP_CONTRACTION * gnorm:
-                    x, f, g = x_try, f_try, g_try
+                    x, f, g, size = x_try, f_try, g_try, size_at(x_try)
                     continue
             factor = None
         neg_h = problem.neg_hessian(x)
@@ -164,9 +168,9 @@ def newton(
             # Quadratic region: the predicted increase is below the rounding of f, so Armijo
             # cannot see it. Take the full Newton step if it reduces the gradient.
             g_new = grad(x + step)
-            if _max_abs(g_new) < gnorm:
+            if _max_abs(g_new) < gnorm and size_at(x + step) <= moderate:
                 x = x + step
-                f, g = fun(x), g_new
+                f, g, size = fun(x), g_new, size_at(x)
                 factor = factor if _max_abs(g) <= REUSE_CONTRACTION * gnorm else None
                 continue
             return stop(it, gnorm, False)
@@ -174,7 +178,7 @@ def newton(
         for trial in range(MAX_HALVINGS + 1):
             x_new = x + t * step
             f_new = fun(x_new)
-            if np.isfinite(f_new):
+            if np.isfinite(f_new) and size_at(x_new) <= moderate:
                 accepted = f_new >= f + 1e-4 * t * slope
                 if not accepted and f_new >= f - noise:
                     # f is flat to rounding here: a step of moderate size (no score moved by more
@@ -192,7 +196,7 @@ def newton(
             # No increase is representable in floating point: we are at the numerical optimum
             # or the problem has no finite maximiser.
             return stop(it, gnorm, False)
-        x, f = x_new, f_new
+        x, f, size = x_new, f_new, size_at(x_new)
         g = grad(x)
         if t < 1.0 or _max_abs(g) > REUSE_CONTRACTION * gnorm:
             factor = None

@@ -301,7 +301,7 @@ def fit_moe(
     if best is None:
         raise ValueError(f"every one of the {len(starts)} starts failed; the last said: {error}")
     if warn:
-        if not best.converged:
+        if not best.converged and best.n_iter >= max_iter:
             warnings.warn(
                 f"{algorithm} did not converge in max_iter={max_iter} iterations (tol={tol}); "
                 "increase max_iter or tol",
