@@ -131,8 +131,12 @@ def fit_weighted_softmax(
     penalty_mask: np.ndarray | None = None,
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
+    factor: tuple | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise a :class:`SoftmaxRegression` from ``coef_init`` (its row 0 is ignored).
+
+    ``factor``: a factorised negated Hessian of a nearby problem (``SolveInfo.factor`` of the
+    previous EM iteration's solve), tried first as a chord step.
 
     Returns
     -------
@@ -153,7 +157,7 @@ def fit_weighted_softmax(
     mask = np.ones(p) if penalty_mask is None else penalty_mask
     problem = SoftmaxRegression(X, targets, weights, alpha, mask)
     v0 = np.asarray(coef_init, dtype=float)[1:].ravel()
-    v, info = maximize(problem, v0, tol=tol, max_iter=max_iter)
+    v, info = maximize(problem, v0, tol=tol, max_iter=max_iter, factor=factor)
     return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)]), info
 
 
@@ -245,8 +249,11 @@ def fit_weighted_logistic(
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
     polish: int = 0,
+    factor: tuple | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise :class:`LogisticRegressions` from ``coef_init`` of shape (K, p).
+
+    ``factor`` as in :func:`fit_weighted_softmax`.
 
     Returns
     -------
@@ -266,7 +273,7 @@ def fit_weighted_logistic(
     problem = LogisticRegressions(X, y, trials, weights, alpha, mask)
     b, info = maximize(
         problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol, max_iter=max_iter,
-        polish=polish,
+        polish=polish, factor=factor,
     )
     return b.reshape(coef_init.shape), info
 

@@ -129,6 +129,8 @@ def newton(
     x = np.array(x0, dtype=float)
     if x.size == 0:
         return x, SolveInfo(0, 0.0, True, False)
+    if factor is not None and factor[0].shape[0] != x.size:
+        factor = None  # a factor of another problem's size
     fun, grad, size_at = problem.value, problem.gradient, problem.score_size
     f = fun(x)
     g = grad(x)

@@ -182,11 +182,13 @@ def run(
         symmetric_start = bool(identical_experts_message(init_params))
     trace = Trace(family, scaling if exact else None, record_path, init_params)
     failures: dict[str, int] = {}
+    # The inner solves' factorised Hessians, carried from one EM iteration to the next.
+    solver_state: dict = {}
     messages: list[str] = []
     for t in range(max_iter):
         info = None
         if exact or (t == 0 and init_resp is not None):
-            new, info = _m_step(family, std, resp, params, alpha)
+            new, info = _m_step(family, std, resp, params, alpha, solver_state)
             if not exact:
                 new = scaling.to_raw(new)
         elif algorithm == "gradient_em":
@@ -194,13 +196,17 @@ def run(
         else:
             new = _gd_step(family, data, params, alpha, step_size, resp)
         if not new.is_finite():
-            messages.append(f"{algorithm} diverged at iteration {t + 1} (non-finite parameters)")
+            messages.append(
+                f"{algorithm} diverged at iteration {t + 1} (non-finite parameters)"
+                + ("" if exact else f" with step_size={step_size}: reduce step_size")
+            )
             break
         new_resp, ll = e_step(family, work, new)
         obj = ll - penalty(family, work, new, alpha)
         if not np.isfinite(obj):
             messages.append(
                 f"{algorithm} reached a non-finite log-likelihood at iteration {t + 1}"
+                + ("" if exact else f" with step_size={step_size}: reduce step_size")
             )
             break
         params, resp = new, new_resp

@@ -40,12 +40,18 @@ def gate_log_proba(gate_X: np.ndarray, gate: np.ndarray) -> np.ndarray:
 
 
 def gate_m_step(
-    data: MoEData, resp: np.ndarray, gate: np.ndarray, alpha: float = 0.0
+    data: MoEData,
+    resp: np.ndarray,
+    gate: np.ndarray,
+    alpha: float = 0.0,
+    state: dict | None = None,
 ) -> tuple[np.ndarray, SolveInfo | None]:
     """Exact gate M-step: soft-label softmax regression of ``resp`` on the gate design.
 
     Warm-started at ``gate``; solved until the largest gradient entry per sample is at most
-    ``1e-10``. Returns the new gate (K, q) and what the solve did (``None``: nothing to fit).
+    ``1e-10``. ``state`` (kept by the caller across EM iterations) carries the solve's
+    factorised Hessian to the next iteration's solve. Returns the new gate (K, q) and what the
+    solve did (``None``: nothing to fit).
 
     Examples
     --------
@@ -59,10 +65,13 @@ def gate_m_step(
     """
     if data.gate_X.shape[1] == 0:
         return gate, None
-    return fit_weighted_softmax(
+    state = {} if state is None else state
+    new, info = fit_weighted_softmax(
         data.gate_X, resp, np.ones(data.n_samples), gate, alpha=alpha,
-        penalty_mask=data.gate_mask,
+        penalty_mask=data.gate_mask, factor=state.get("gate"),
     )
+    state["gate"] = info.factor
+    return new, info
 
 
 def gate_gradient(

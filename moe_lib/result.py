@@ -47,6 +47,10 @@ class FitResult:
         Work of each iteration's inner solves: objective-and-gradient evaluations (one pass over
         the data each) and Hessians formed (a weighted Gram matrix per block each), summed over
         the gate's and the experts' solves; zero for closed forms and gradient steps.
+    best_iter : int
+        The iteration whose iterate ``params`` is (1-based): the last for exact EM, the best
+        for a gradient method whose objective went down; :attr:`loglik` and :attr:`objective`
+        are its values.
 
     Examples
     --------
@@ -69,16 +73,17 @@ class FitResult:
     path: np.ndarray | None = None
     evaluations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     hessians: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    best_iter: int = 0
 
     @property
     def loglik(self) -> float:
         """The final log-likelihood."""
-        return float(self.loglik_history[-1])
+        return float(self.loglik_history[self.best_iter - 1])
 
     @property
     def objective(self) -> float:
         """The final penalised objective."""
-        return float(self.objective_history[-1])
+        return float(self.objective_history[self.best_iter - 1])
 
 
 class Trace:
@@ -164,5 +169,5 @@ class Trace:
             path = np.array([np.full(m, np.nan) if v is None else v for v in self.path])
         return FitResult(
             params, np.array(self.lls), np.array(self.objs), len(self.objs), converged, resp,
-            messages, path, np.array(self.evaluations), np.array(self.hessians),
+            messages, path, np.array(self.evaluations), np.array(self.hessians), best_t,
         )

@@ -139,16 +139,17 @@ def m_step(
     return scaling.to_raw(new), info
 
 
-def _m_step(family, data, resp, params, alpha):
-    gate, gate_info = gate_m_step(data, resp, params.gate, alpha)
+def _m_step(family, data, resp, params, alpha, state=None):
+    gate, gate_info = gate_m_step(data, resp, params.gate, alpha, state)
     vanished = vanished_experts(resp)
     if not vanished or family.tied:
-        coef, sigma, infos = family.m_step(data, resp, params, alpha)
+        coef, sigma, infos = family.m_step(data, resp, params, alpha, state)
     else:
         # Experts without data keep their parameters; the others get their exact M-step.
         live = np.setdiff1d(np.arange(params.n_experts), vanished)
         sub = MoEParams(params.gate[live], params.coef[live],
                         None if params.sigma is None else params.sigma[live])
+        # (A fresh state: the factors of the full problem do not fit the smaller one.)
         sub_coef, sub_sigma, infos = family.m_step(data, resp[:, live], sub, alpha)
         coef = params.coef.copy()
         coef[live] = sub_coef

@@ -22,6 +22,7 @@ from moe_lib.fit import ALGORITHMS, fit_moe
 from moe_lib.gate import gate_log_proba
 from moe_lib.model import e_step, joint_log_prob
 from moe_lib.params import MoEData, MoEParams, make_data
+from moe_lib.scaling import standardize
 
 _RESHAPE_HINT = (
     "Reshape your data either using array.reshape(-1, 1) if it has a single feature or "
@@ -186,12 +187,15 @@ class BaseMixtureOfExperts(BaseEstimator):
                 "data"
             )
         data = make_data(X, y, gate_X, n_trials=n_trials, fit_intercept=self.fit_intercept)
+        # Rank is judged on the standardised designs: a column's units (1e-14, 1e15 for
+        # timestamps) must not make it look collinear with the intercept.
+        std, _ = standardize(data)
         if self.alpha == 0 or not family.penalized:
             self._check_full_rank(
-                data.X, "X", "" if not family.penalized else ", or use alpha > 0"
+                std.X, "X", "" if not family.penalized else ", or use alpha > 0"
             )
         if self.alpha == 0:
-            self._check_full_rank(data.gate_X, "gate_X (the gate design)", ", or use alpha > 0")
+            self._check_full_rank(std.gate_X, "gate_X (the gate design)", ", or use alpha > 0")
         init_resp = self._check_init_resp(init_resp, n)
         init_params = self._check_init_params(init_params, data, family)
         best, finals = fit_moe(

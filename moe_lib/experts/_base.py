@@ -63,12 +63,20 @@ class ExpertFamily(ABC):
 
     @abstractmethod
     def m_step(
-        self, data: MoEData, resp: np.ndarray, params: MoEParams, alpha: float
+        self,
+        data: MoEData,
+        resp: np.ndarray,
+        params: MoEParams,
+        alpha: float,
+        state: dict | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, list[SolveInfo]]:
         """Exact weighted M-step of every expert, warm-started at ``params.coef``.
 
-        Returns the new ``coef``, the new ``sigma`` (or None) and one :class:`SolveInfo` per
-        iterative solve (none for closed forms).
+        ``state`` is a dictionary the caller keeps across EM iterations: iterative families store
+        their solves' factorised Hessians in it and start the next solve with chord steps on
+        them (consecutive M-step problems differ little near convergence). Returns the new
+        ``coef``, the new ``sigma`` (or None) and one :class:`SolveInfo` per iterative solve (none
+        for closed forms).
         """
 
     @abstractmethod

@@ -162,7 +162,7 @@ class LinearExperts(ExpertFamily):
     def log_prob(self, data, params):
         return _gaussian_log_prob(data.X, data.y, params.coef, params.sigma)
 
-    def m_step(self, data, resp, params, alpha):
+    def m_step(self, data, resp, params, alpha, state=None):
         X, y = data.X, data.y
         K = resp.shape[1]
         new_coef = np.empty((K, X.shape[1]))

@@ -104,20 +104,24 @@ class LogisticExperts(ExpertFamily):
             out += (gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1))[:, None]
         return out
 
-    def m_step(self, data, resp, params, alpha):
+    def m_step(self, data, resp, params, alpha, state=None):
         X, y, m, coef = data.X, data.y, _trials_of(data), params.coef
+        state = {} if state is None else state
         if coef.size <= MAX_NEWTON_DIM:
             new_coef, info = fit_weighted_logistic(
-                X, y, m, resp, coef, alpha=alpha, penalty_mask=data.expert_mask
+                X, y, m, resp, coef, alpha=alpha, penalty_mask=data.expert_mask,
+                factor=state.get("experts"),
             )
+            state["experts"] = info.factor
             return new_coef, None, [info]
         new_coef = np.empty_like(coef)
         infos = []
         for k in range(resp.shape[1]):
             fitted, info = fit_weighted_logistic(
                 X, y, m, resp[:, k : k + 1], coef[k : k + 1], alpha=alpha,
-                penalty_mask=data.expert_mask,
+                penalty_mask=data.expert_mask, factor=state.get(f"expert {k}"),
             )
+            state[f"expert {k}"] = info.factor
             new_coef[k] = fitted[0]
             infos.append(info)
         return new_coef, None, infos

@@ -61,15 +61,17 @@ class MultinomialExperts(ExpertFamily):
         logp = eta - logsumexp(eta, axis=2, keepdims=True)
         return np.take_along_axis(logp, data.y[:, None, None], axis=2)[:, :, 0]
 
-    def m_step(self, data, resp, params, alpha):
+    def m_step(self, data, resp, params, alpha, state=None):
         targets = self._onehot(data.y)
         new_coef = np.empty_like(params.coef)
         infos = []
+        state = {} if state is None else state
         for k in range(resp.shape[1]):
             new_coef[k], info = fit_weighted_softmax(
                 data.X, targets, resp[:, k], params.coef[k], alpha=alpha,
-                penalty_mask=data.expert_mask,
+                penalty_mask=data.expert_mask, factor=state.get(f"expert {k}"),
             )
+            state[f"expert {k}"] = info.factor
             infos.append(info)
         return new_coef, None, infos
 

@@ -69,7 +69,7 @@ class SymmetricLinearExperts(_TiedPair, LinearExperts):
     def log_prob(self, data, params):
         return _gaussian_log_prob(data.X, data.y, params.coef, np.ones(2))
 
-    def m_step(self, data, resp, params, alpha):
+    def m_step(self, data, resp, params, alpha, state=None):
         Xs, ys, ws = self._stack(data, resp)
         beta = weighted_lstsq(Xs, ys, ws)
         return np.vstack([-beta, beta]), None, []
@@ -103,12 +103,14 @@ class SymmetricLogisticExperts(_TiedPair, LogisticExperts):
             raise ValueError("symmetric logistic experts take binary labels, not n_trials")
         return binary_labels(y, "symmetric logistic experts"), None
 
-    def m_step(self, data, resp, params, alpha):
+    def m_step(self, data, resp, params, alpha, state=None):
         Xs, ys, ws = self._stack(data, resp)
+        state = {} if state is None else state
         beta, info = fit_weighted_logistic(
             Xs, ys, np.ones_like(ys), ws[:, None], params.coef[1:], alpha=alpha,
-            penalty_mask=data.expert_mask,
+            penalty_mask=data.expert_mask, factor=state.get("experts"),
         )
+        state["experts"] = info.factor
         return np.vstack([-beta[0], beta[0]]), None, [info]
 
     def free_gradient(self, data, resp, params, alpha):

@@ -1,0 +1,324 @@
+"""Every fit ends in bounded time with an honest result (issue 13).
+
+- A hypothesis property test fits random data of random shapes, scales, numbers of experts and
+  families (with outliers, repeated values and duplicated rows mixed in) at default settings:
+  each fit finishes within :data:`FIT_SECONDS`, with finite parameters, and every diagnostic of
+  the fit (not converged, a variance on its floor, an expert without data, a diverging gate) is
+  issued as a ``ConvergenceWarning``; or it raises a ``ValueError``/``TypeError`` that names the
+  offending argument.
+- A scale-invariance property test: multiplying ``y`` and the columns of ``X`` by factors in
+  ``[1e-150, 1e150]`` gives the same responsibilities (to 1e-6) and the same log-likelihood up
+  to the Jacobian ``-n log c_y``, with or without an intercept.
+- One test per case of the issue: a gate that runs off (bounded time, a warning suggesting
+  ``alpha > 0``), one gross outlier (the variance floor is not inflated), repeated values of
+  ``y`` (a collapse onto them is reported), constant ``y`` (an error), a diverging gradient method
+  (never converged, the best iterate returned, the step size named), timestamps and
+  ``1e-9``-scaled features, the low-level API's checks, poor inputs that now name their argument.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+
+import numpy as np
+import pytest
+from conftest import time_limit
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+
+from moe_lib import (
+    LinearExperts,
+    LogisticExperts,
+    MixtureOfLinearExperts,
+    MixtureOfLogisticExperts,
+    em_step,
+    fit_moe,
+    make_data,
+    run,
+)
+from moe_lib.experts.linear import robust_scale
+
+#: Each fit of the property test must end within this many seconds (the largest measured fit
+#: time is printed with ``pytest -s``).
+FIT_SECONDS = 20
+_time_limit = time_limit(300, "a reliability test ran for minutes")
+
+#: Words that show an error message names the argument it is about.
+ARGUMENTS = re.compile(r"\b(X|y|gate_X|n_trials|n_experts|init_resp|init_params|alpha)\b")
+
+MAX_FIT_SECONDS = [0.0]
+#: The fits are slow to shrink (minutes); a failing example is reported as drawn.
+NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
+
+
+def _fit_and_check(est, X, y, **fit_kw):
+    """Fit; check bounded time, finiteness and that every diagnostic was warned about."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est.fit(X, y, **fit_kw)
+        except (ValueError, TypeError) as err:
+            assert ARGUMENTS.search(str(err)), f"error does not name its argument: {err}"
+            return None
+    elapsed = time.perf_counter() - start
+    MAX_FIT_SECONDS[0] = max(MAX_FIT_SECONDS[0], elapsed)
+    assert elapsed < FIT_SECONDS, f"fit took {elapsed:.1f} s"
+    said = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for part in (est.coef_, est.intercept_, est.gate_coef_, est.gate_intercept_):
+        assert np.all(np.isfinite(part))
+    assert np.isfinite(est.loglik_)
+    if hasattr(est, "sigma_"):
+        assert np.all(est.sigma_ > 0) and np.all(np.isfinite(est.sigma_))
+    for message in est.fit_messages_:
+        assert message in said, f"not warned: {message}"
+    if not est.converged_:
+        assert said, "a fit that did not converge must say so"
+    return est
+
+
+@st.composite
+def hostile_problems(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    family = draw(st.sampled_from(["linear", "binary", "binomial", "multinomial"]))
+    n = draw(st.integers(8, 300))
+    d = draw(st.integers(1, 5))
+    K = draw(st.integers(2, 5))
+    X = rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-8, 8, size=d)
+    if draw(st.booleans()):  # duplicated rows
+        X[: n // 3] = X[0]
+    signal = X @ rng.standard_normal(d) / np.std(X, axis=0).clip(1e-300).max()
+    kw = {}
+    if family == "linear":
+        y = np.sin(3 * signal) + 0.1 * rng.standard_normal(n)
+        if draw(st.booleans()):  # one gross outlier
+            y[0] = 1e6
+        if draw(st.booleans()):  # zero-inflated
+            y[rng.random(n) < 0.6] = 0.0
+        y *= 10.0 ** draw(st.integers(-100, 100))
+        est = MixtureOfLinearExperts(n_experts=K, random_state=0)
+    elif family == "binary":
+        y = (rng.random(n) < 1 / (1 + np.exp(-3 * signal))).astype(int)
+        est = MixtureOfLogisticExperts(n_experts=K, random_state=0)
+    elif family == "binomial":
+        m = rng.integers(1, 6, size=n)
+        y = rng.binomial(m, 1 / (1 + np.exp(-signal)))
+        kw["n_trials"] = m
+        est = MixtureOfLogisticExperts(n_experts=K, random_state=0)
+    else:
+        C = draw(st.integers(3, 6))
+        y = np.digitize(signal + 0.3 * rng.standard_normal(n), np.linspace(-1, 1, C - 1))
+        est = MixtureOfLogisticExperts(n_experts=K, random_state=0)
+    return est, X, y, kw
+
+
+@settings(
+    max_examples=60, deadline=None, derandomize=True, phases=NO_SHRINK,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(problem=hostile_problems())
+def test_every_fit_ends_in_bounded_time_with_an_honest_result(problem):
+    est, X, y, kw = problem
+    _fit_and_check(est, X, y, **kw)
+
+
+def test_report_the_largest_fit_time():
+    """Printed with ``pytest -s``: the largest fit time of the property test (in this run)."""
+    print(f"largest fit time of the property test: {MAX_FIT_SECONDS[0]:.2f} s")
+    assert MAX_FIT_SECONDS[0] < FIT_SECONDS
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, phases=NO_SHRINK)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    log_cx=st.lists(st.floats(-150, 150), min_size=2, max_size=2),
+    log_cy=st.floats(-150, 150),
+    fit_intercept=st.booleans(),
+    logistic=st.booleans(),
+)
+def test_fits_are_scale_free(seed, log_cx, log_cy, fit_intercept, logistic):
+    rng = np.random.default_rng(seed)
+    n = 400
+    X = rng.standard_normal((n, 2))
+    # A soft gate (the maximum-likelihood gate is finite) and two distinct experts.
+    z = rng.random(n) < 1 / (1 + np.exp(-1.5 * X[:, 0]))
+    if logistic:
+        logit = np.where(z, 1 + 2 * X[:, 1], -1 - 2 * X[:, 1])
+        y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+        cls, cy, kw = MixtureOfLogisticExperts, 1.0, {"alpha": 0.0}
+    else:
+        y = np.where(z, 1 + X[:, 1], -1 - 2 * X[:, 1]) + 0.5 * rng.standard_normal(n)
+        cls, cy, kw = MixtureOfLinearExperts, 10.0**log_cy, {}
+    cx = 10.0 ** np.array(log_cx)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = cls(random_state=1, fit_intercept=fit_intercept, **kw).fit(X, y)
+        got = cls(random_state=1, fit_intercept=fit_intercept, **kw).fit(
+            X * cx, y * cy if not logistic else y
+        )
+    # Scale-freeness is a property of well-posed fits: separated data (infinite coefficients,
+    # reported) have no unique answer to compare.
+    assume(ref.converged_ and not ref.fit_messages_)
+    ys = y * cy if not logistic else y
+    np.testing.assert_allclose(
+        got.responsibilities(X * cx, ys), ref.responsibilities(X, y), rtol=0, atol=1e-6
+    )
+    expected = ref.loglik_ - (n * np.log(cy) if not logistic else 0.0)
+    assert got.loglik_ == pytest.approx(expected, rel=1e-8, abs=1e-6 * n)
+    np.testing.assert_allclose(got.coef_ * cx, ref.coef_ * (cy if not logistic else 1.0),
+                               rtol=1e-5, atol=1e-6 * (cy if not logistic else 1.0))
+
+
+# --------------------------------------------------------------------------------------------
+# The cases of the issue, one by one
+# --------------------------------------------------------------------------------------------
+def test_a_runaway_gate_ends_quickly_and_says_use_alpha():
+    """Seven linear experts on one feature: the gate becomes a hard switch (no finite maximum)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, size=(800, 1))
+    y = np.sin(2 * X[:, 0]) * X[:, 0] + 0.1 * rng.standard_normal(800)
+    start = time.perf_counter()
+    with pytest.warns(ConvergenceWarning, match="alpha > 0"):
+        est = MixtureOfLinearExperts(n_experts=7, random_state=0).fit(X, y)
+    assert time.perf_counter() - start < FIT_SECONDS
+    assert np.all(np.isfinite(est.gate_coef_)) and not est.converged_
+    # With a penalty the same fit has a finite maximiser and no such warning.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pen = MixtureOfLinearExperts(n_experts=7, random_state=0, alpha=1e-3).fit(X, y)
+    assert not any("alpha > 0" in str(w.message) for w in caught)
+    assert np.abs(pen.gate_coef_).max() < 1e3
+
+
+def test_one_outlier_does_not_inflate_the_variance_floor():
+    rng = np.random.default_rng(1)
+    n = 400
+    x = rng.standard_normal(n)
+    y = np.where(x > 0, 2 * x, -x) + 0.1 * rng.standard_normal(n)
+    y[0] = 1e7  # one gross outlier: var(y) ~ 2.5e11, while the noise variance is 1e-2
+    floor = np.sqrt(LinearExperts().variance_floor(y))
+    assert floor < 1e-3  # relative to a robust scale of y, not to var(y)
+    assert floor == pytest.approx(1e-4 * robust_scale(y), rel=1e-12)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        est = MixtureOfLinearExperts(n_experts=3, random_state=0, n_init=3).fit(x[:, None], y)
+    # The experts of the bulk of the data keep their noise level (0.1); an expert that takes the
+    # outlier alone collapses onto it, and that is reported.
+    bulk = est.responsibilities(x[:, None], y).sum(axis=0) > 10
+    np.testing.assert_allclose(est.sigma_[bulk], 0.1, rtol=0.3)
+    if not bulk.all():
+        assert any("sits on its floor" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("kind", ["zero-inflated", "all but two zero"])
+def test_a_collapse_onto_repeated_values_is_reported(kind):
+    rng = np.random.default_rng(2)
+    n = 300
+    x = rng.standard_normal(n)
+    y = 1 + x + 0.5 * rng.standard_normal(n)
+    if kind == "zero-inflated":
+        y[rng.random(n) < 0.6] = 0.0
+    else:
+        y[2:] = 0.0
+    with pytest.warns(ConvergenceWarning, match="sits on its floor"):
+        MixtureOfLinearExperts(n_experts=2, random_state=0).fit(x[:, None], y)
+
+
+def test_constant_y_is_an_error_that_says_so():
+    with pytest.raises(ValueError, match="y is constant"):
+        MixtureOfLinearExperts().fit(np.arange(10.0)[:, None], np.zeros(10))
+
+
+@pytest.mark.parametrize("algorithm", ["gradient_em", "gd"])
+def test_a_diverging_gradient_method_is_never_converged(algorithm):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(200)
+    y = np.where(x > 0, 2 * x, -x) + 0.2 * rng.standard_normal(200)
+    step = 50.0 if algorithm == "gradient_em" else 500.0
+    with pytest.warns(ConvergenceWarning, match=rf"step_size={step}"):
+        est = MixtureOfLinearExperts(algorithm=algorithm, step_size=step, random_state=0,
+                                     max_iter=50).fit(x[:, None], y)
+    assert not est.converged_
+    assert np.all(np.isfinite(est.sigma_)) and np.all(est.sigma_ < 1e3)
+    # The best iterate is returned: its objective is the largest recorded.
+    assert est.loglik_ == pytest.approx(np.max(est.loglik_history_), rel=1e-12)
+
+
+def test_timestamps_and_tiny_features_are_not_rank_deficient():
+    rng = np.random.default_rng(4)
+    n = 300
+    x = rng.standard_normal(n)
+    z = rng.random(n) < 1 / (1 + np.exp(-2 * x))  # a soft gate: a finite maximum exists
+    y = np.where(z, 1 + 2 * x, -1 - x) + 0.3 * rng.standard_normal(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = MixtureOfLinearExperts(random_state=0).fit(x[:, None], y)
+        stamps = MixtureOfLinearExperts(random_state=0).fit((1.7e15 + 1e7 * x)[:, None], y)
+        tiny = MixtureOfLinearExperts(random_state=0, fit_intercept=False).fit(
+            np.c_[np.ones(n), x] * 1e-9, y
+        )
+        ref0 = MixtureOfLinearExperts(random_state=0, fit_intercept=False)
+        ref0.fit(np.c_[np.ones(n), x], y)
+    assert stamps.loglik_ == pytest.approx(ref.loglik_, abs=1e-6)
+    assert tiny.loglik_ == pytest.approx(ref0.loglik_, abs=1e-6)
+    # A truly collinear column is still rank-deficient, whatever its scale.
+    with pytest.raises(ValueError, match="X is rank-deficient"):
+        MixtureOfLinearExperts().fit(np.c_[x, 1e12 * x], y)
+
+
+def test_score_on_binomial_counts_raises():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((100, 1))
+    m = rng.integers(1, 5, size=100)
+    y = rng.binomial(m, 0.4)
+    est = MixtureOfLogisticExperts(random_state=0, alpha=0.1).fit(X, y, n_trials=m)
+    with pytest.raises(ValueError, match="binomial counts .* use loglik"):
+        est.score(X, y)
+
+
+def test_the_low_level_api_checks_what_the_estimators_check():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((30, 1))
+    family = LogisticExperts()
+    data = make_data(X, np.where(X[:, 0] > 0, 1, -1))  # labels in {-1, +1}
+    with pytest.raises(ValueError, match=r"y must hold binary labels in \{0, 1\}"):
+        fit_moe(family, data, 2, random_state=0)
+    good = make_data(X, (X[:, 0] > 0).astype(float))
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        fit_moe(family, good, 2, alpha=-1.0)
+    with pytest.raises(ValueError, match="n_experts must be an integer >= 1"):
+        fit_moe(family, good, 0)
+    with pytest.raises(ValueError, match="n_init must be an integer >= 1"):
+        fit_moe(family, good, 2, n_init=0)
+    with pytest.raises(ValueError, match="max_iter must be an integer >= 1"):
+        fit_moe(family, good, 2, max_iter=0)
+    with pytest.raises(ValueError, match="X must hold finite values"):
+        make_data(np.array([[np.nan], [1.0]]), [0.0, 1.0])
+    resp = np.full((30, 2), 0.5)
+    with pytest.raises(ValueError, match="y must hold binary labels"):
+        run(family, data, init_resp=resp)
+    lin_data = make_data(X, X[:, 0])
+    params = run(LinearExperts(), lin_data, init_resp=resp, max_iter=2, tol=None).params
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        em_step(LinearExperts(), lin_data, params, alpha=-0.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"n_experts": 0}, "n_experts"),
+        ({"n_init": 0}, "n_init"),
+        ({"max_iter": 0}, "max_iter"),
+    ],
+)
+def test_poor_hyperparameters_name_themselves(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        MixtureOfLinearExperts(**kwargs).fit(np.arange(10.0)[:, None], np.arange(10.0))
+
+
+def test_string_y_for_the_regressor_names_y():
+    with pytest.raises(TypeError, match="y must hold numbers"):
+        MixtureOfLinearExperts().fit(np.arange(4.0)[:, None], np.array(["a", "b", "a", "b"]))
