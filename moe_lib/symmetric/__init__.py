@@ -35,12 +35,23 @@ that the generic machinery can be checked against them; only the solver layer
 
 Modules: :mod:`~moe_lib.symmetric.model` (sampling, likelihood, symmetries, bridges),
 :mod:`~moe_lib.symmetric.steps` (one step of each algorithm), :mod:`~moe_lib.symmetric.information`
-(information matrices, rates) and :mod:`~moe_lib.symmetric.runs` (the driver). The algorithm
-names are :data:`moe_lib.fit.ALGORITHMS`.
+(information matrices, rates), :mod:`~moe_lib.symmetric.runs` (the driver),
+:mod:`~moe_lib.symmetric.batch` and :mod:`~moe_lib.symmetric.batch_analysis` (chapter 6's runs of
+many instances at once). The algorithm names are :data:`moe_lib.fit.ALGORITHMS`.
 """
 
 from moe_lib.fit import ALGORITHMS
 from moe_lib.symmetric._checks import KINDS
+from moe_lib.symmetric.batch import (
+    Batch,
+    BatchPaths,
+    batch_curvature_bounds,
+    batch_em_step,
+    batch_loss_and_gradient,
+    make_batch,
+    run_batch,
+)
+from moe_lib.symmetric.batch_analysis import closest_image, em_limit, first_hit, relative_errors
 from moe_lib.symmetric.information import (
     complete_fisher,
     mim,
@@ -66,15 +77,24 @@ from moe_lib.symmetric.steps import curvature_bounds, em_step, gd_step, gradient
 __all__ = [
     "ALGORITHMS",
     "KINDS",
+    "Batch",
+    "BatchPaths",
     "align_sign",
+    "batch_curvature_bounds",
+    "batch_em_step",
+    "batch_loss_and_gradient",
+    "closest_image",
     "complete_fisher",
     "curvature_bounds",
+    "em_limit",
     "em_step",
+    "first_hit",
     "from_moe_params",
     "gd_step",
     "gradient",
     "gradient_em_step",
     "initial_point",
+    "make_batch",
     "mim",
     "missing_information",
     "neg_loglik",
@@ -82,7 +102,9 @@ __all__ = [
     "predicted_rate",
     "random_instance",
     "rate_in_ball",
+    "relative_errors",
     "run",
+    "run_batch",
     "sample",
     "snr",
     "to_moe_params",
