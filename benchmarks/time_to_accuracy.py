@@ -15,10 +15,10 @@ maximum). ``L*`` is the optimum: EM run to convergence (change of ``L`` below 1e
 
 Methods, all from the same start ``symmetric.initial_point(w*, beta*)`` (relative errors 1):
 
-- EM: ``symmetric.em_update`` (exact EM step);
-- gradient EM: ``symmetric.gradient_em_update`` with per-block steps ``c / L_block``
+- EM: ``symmetric.em_step`` (exact EM step);
+- gradient EM: ``symmetric.gradient_em_step`` with per-block steps ``c / L_block``
   (``symmetric.curvature_bounds``), best multiplier ``c`` from GEM_GRID;
-- GD: ``symmetric.gd_update`` with one fixed step ``eta = c / max(L_w, L_beta)``, best ``c`` from
+- GD: ``symmetric.gd_step`` with one fixed step ``eta = c / max(L_w, L_beta)``, best ``c`` from
   GD_GRID (a log grid; ``c = 1`` is the library's default step).
 
 "Best" = fewest iterations to accuracy (the cost per iteration does not depend on the step);
@@ -64,13 +64,13 @@ SETTINGS = [
 ]
 
 
-def step_fn(kind, X, y, method, step):
-    """One update ``(w, beta) -> (w, beta)`` of a method."""
-    if method == "em":
-        return lambda w, b: sym.em_update(kind, X, y, w, b)
-    if method == "gradient_em":
-        return lambda w, b: sym.gradient_em_update(kind, X, y, w, b, step)
-    return lambda w, b: sym.gd_update(kind, X, y, w, b, step)
+def step_fn(kind, X, y, algorithm, step_size):
+    """One step ``(w, beta) -> (w, beta)`` of an algorithm."""
+    if algorithm == "em":
+        return lambda w, b: sym.em_step(kind, X, y, w, b)
+    if algorithm == "gradient_em":
+        return lambda w, b: sym.gradient_em_step(kind, X, y, w, b, step_size)
+    return lambda w, b: sym.gd_step(kind, X, y, w, b, step_size)
 
 
 def optimum(kind, X, y, w0, b0, em_max):
@@ -103,9 +103,9 @@ def optimum(kind, X, y, w0, b0, em_max):
     return min(last, float(res.fun)), used
 
 
-def iterations_to(kind, X, y, w0, b0, method, step, target, max_iter):
+def iterations_to(kind, X, y, w0, b0, algorithm, step_size, target, max_iter):
     """First t with L(theta_t) <= target (None if not within max_iter), and the final L."""
-    f = step_fn(kind, X, y, method, step)
+    f = step_fn(kind, X, y, algorithm, step_size)
     w, b = w0, b0
     cur = np.inf
     with warnings.catch_warnings():
@@ -128,9 +128,9 @@ def _grid_cell(T: float, final: float) -> str:
     return "div" if not np.isfinite(final) else "-"
 
 
-def time_steps(kind, X, y, w0, b0, method, step, T, repeats):
+def time_steps(kind, X, y, w0, b0, algorithm, step_size, T, repeats):
     """Median seconds of T unmonitored steps (after a warm-up of min(T, 20) steps)."""
-    f = step_fn(kind, X, y, method, step)
+    f = step_fn(kind, X, y, algorithm, step_size)
 
     def go(k):
         w, b = w0, b0
@@ -166,32 +166,32 @@ def main() -> None:
             l_star, em_used = optimum(kind, X, y, w0, b0, args.em_max)
             target = l_star + args.tol
             best = {}
-            for method, grid in (("em", (None,)), ("gradient_em", GEM_GRID), ("gd", GD_GRID)):
+            for algorithm, grid in (("em", (None,)), ("gradient_em", GEM_GRID), ("gd", GD_GRID)):
                 scale = 1.0
-                if method == "gd":
+                if algorithm == "gd":
                     scale = 1.0 / max(sym.curvature_bounds(kind, X))
                 found = []
                 for c in grid:
-                    step = None if c is None else c * scale
+                    step_size = None if c is None else c * scale
                     if found and not np.isfinite(found[-1][3]):
                         # The previous (smaller) step diverged: so would this one; skip it.
-                        found.append((np.inf, c, step, np.nan))
+                        found.append((np.inf, c, step_size, np.nan))
                         continue
                     T, final = iterations_to(
-                        kind, X, y, w0, b0, method, step, target, args.max_iter
+                        kind, X, y, w0, b0, algorithm, step_size, target, args.max_iter
                     )
-                    found.append((T if T is not None else np.inf, c, step, final))
-                T, c, step, final = min(found, key=lambda r: (r[0], r[1] or 0))
+                    found.append((T if T is not None else np.inf, c, step_size, final))
+                T, c, step_size, final = min(found, key=lambda r: (r[0], r[1] or 0))
                 if np.isfinite(T):
-                    sec = time_steps(kind, X, y, w0, b0, method, step, int(T), args.repeats)
-                    best[method] = (int(T), sec)
+                    sec = time_steps(kind, X, y, w0, b0, algorithm, step_size, int(T), args.repeats)
+                    best[algorithm] = (int(T), sec)
                     it_txt, sec_txt = int(T), sec
                 else:
-                    best[method] = None
+                    best[algorithm] = None
                     it_txt, sec_txt = f"not reached in {args.max_iter}", float("nan")
                 tried = (
                     ", ".join(f"{g[1]:.3g}: {_grid_cell(g[0], g[3])}" for g in found)
-                    if method != "em"
+                    if algorithm != "em"
                     else ""
                 )
                 rows.append(
@@ -200,7 +200,7 @@ def main() -> None:
                         w_norm,
                         b_norm,
                         inst,
-                        method,
+                        algorithm,
                         "" if c is None else c,
                         it_txt,
                         sec_txt,

@@ -1,0 +1,261 @@
+"""One step of each algorithm for SymMoLinE and SymMoLogE, from the closed forms.
+
+- :func:`em_step`: the exact EM step, i.e. the unit-step mirror-descent step
+  ``grad A(theta+) = grad A(theta) - grad L`` (chapter 4 of the book);
+- :func:`gradient_em_step`: one gradient step on ``Q(. | theta_t)`` with one step per block,
+  ``step_size / L_block`` with the bounds of :func:`curvature_bounds` (our reading of the paper's
+  Gradient EM, stated in chapter 6 of the book);
+- :func:`gd_step`: gradient descent on ``L`` with one step for both blocks.
+
+The soft-label logistic regressions of the EM step are
+:class:`moe_lib._regression.LogisticRegressions` problems solved by
+:func:`moe_lib._solvers.maximize`, the library's one solver layer.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import linalg
+from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
+
+from moe_lib._regression import LogisticRegressions
+from moe_lib._solvers import INNER_MAX_ITER, maximize
+from moe_lib._validation import check_real
+from moe_lib.symmetric._checks import check_data, check_full_rank, check_kind, check_X, sign_factor
+from moe_lib.symmetric.model import _gradient
+
+#: Gradient tolerance (largest entry, per-sample mean scale) of the EM step's inner solves.
+EM_INNER_TOL = 1e-12
+
+
+def soft_logistic_fit(
+    X: np.ndarray, targets: np.ndarray, start: np.ndarray, tol: float, what: str
+) -> np.ndarray:
+    """``argmax_b mean_i [t_i x_i^T b - sp(x_i^T b)]`` by Newton, to a gradient of ``tol``.
+
+    Two polishing chord steps follow (:func:`moe_lib._solvers.polish_steps`): without them a warm
+    start whose gradient is already below ``tol`` is returned unchanged, and long EM runs stall at
+    an error of about ``tol / curvature`` instead of converging to rounding level. A solve that
+    stops above ``tol`` issues a ``ConvergenceWarning`` naming ``what`` ("gate" or "expert").
+    Arguments are not checked (the callers have).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    targets : ndarray of shape (n,)
+        Soft labels in [0, 1].
+    start : ndarray of shape (d,)
+        Warm start.
+    tol : float
+        Gradient tolerance (largest entry, per-sample mean scale).
+    what : str
+        Which solve this is, for the warning.
+
+    Returns
+    -------
+    ndarray of shape (d,)
+
+    Examples
+    --------
+    >>> X, t = np.array([[1.0], [-1.0], [2.0]]), np.array([0.7, 0.4, 0.8])
+    >>> b = soft_logistic_fit(X, t, np.zeros(1), 1e-12, "gate")
+    >>> bool(np.max(np.abs(X.T @ (t - expit(X @ b)))) < 1e-12)  # the score equations hold
+    True
+    """
+    n = X.shape[0]
+    problem = LogisticRegressions(X, targets, np.ones(n), np.ones((n, 1)), 0.0, np.ones(X.shape[1]))
+    b, info = maximize(problem, start, tol=tol, max_iter=INNER_MAX_ITER, polish=2)
+    g = problem.gradient(b)
+    if not info.converged and np.max(np.abs(g)) > tol:
+        warnings.warn(
+            f"the {what} solve of the EM step stopped with gradient {np.max(np.abs(g)):.2e} > "
+            f"tol={tol:g} after {info.n_iter} Newton iterations: the EM step is inexact",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    return b
+
+
+def em_step(
+    kind: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    beta: np.ndarray,
+    tol: float = EM_INNER_TOL,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One exact EM step, computed from the closed forms.
+
+    - E-step: ``p = posterior(kind, X, y, w, beta)``;
+    - gate: soft-label logistic regression of ``p`` on ``X`` (Newton, warm start ``w``);
+    - linear experts: ``beta+ = solve(X^T X, X^T ((2p - 1) y))``;
+    - logistic experts: soft-label logistic regression of ``y~ = p y + (1 - p)(1 - y)`` on ``X``.
+
+    Parameters
+    ----------
+    kind : {"linear", "logistic"}
+    X : ndarray of shape (n, d)
+        Must have full column rank.
+    y : ndarray of shape (n,)
+    w, beta : ndarray of shape (d,)
+    tol : float
+        Gradient tolerance (largest entry, per-sample mean scale) of the Newton solves (> 0).
+
+    Returns
+    -------
+    w_new, beta_new : ndarray of shape (d,)
+
+    Examples
+    --------
+    >>> from moe_lib.symmetric import neg_loglik, sample
+    >>> X, y, _ = sample("linear", [1.0, 0.0], [0.0, 2.0], 200, rng=0)
+    >>> w, beta = np.array([0.5, 0.5]), np.array([0.5, 0.5])
+    >>> w1, beta1 = em_step("linear", X, y, w, beta)
+    >>> bool(neg_loglik("linear", X, y, w1, beta1) < neg_loglik("linear", X, y, w, beta))
+    True
+    """
+    X, y, w, beta = check_data(kind, X, y, w, beta)
+    tol = check_real(tol, "tol", min_value=0.0, strict=True)
+    return _em_step(kind, X, y, w, beta, tol, check_full_rank(X))
+
+
+def _em_step(kind, X, y, w, beta, tol, gram_factor):
+    p = expit(X @ w + sign_factor(kind, y) * (X @ beta))
+    w_new = soft_logistic_fit(X, p, w, tol, "gate")
+    if kind == "linear":
+        beta_new = linalg.cho_solve(gram_factor, X.T @ ((2.0 * p - 1.0) * y) / X.shape[0])
+    else:
+        y_soft = p * y + (1.0 - p) * (1.0 - y)
+        beta_new = soft_logistic_fit(X, y_soft, beta, tol, "expert")
+    return w_new, beta_new
+
+
+def curvature_bounds(kind: str, X: np.ndarray) -> tuple[float, float]:
+    """Per-block curvature bounds of ``Q(. | theta_t)``, i.e. of ``hess A``.
+
+    ``sig' <= 1/4`` bounds the gate block and the logistic experts' block; the linear experts'
+    block is ``Sigma_hat = X^T X / n`` itself.
+
+    Parameters
+    ----------
+    kind : {"linear", "logistic"}
+    X : ndarray of shape (n, d)
+
+    Returns
+    -------
+    L_w, L_beta : float
+        ``lambda_max(Sigma_hat) / 4`` for the gate; ``lambda_max(Sigma_hat)`` (linear) or
+        ``lambda_max(Sigma_hat) / 4`` (logistic) for the experts.
+
+    Examples
+    --------
+    >>> X = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> curvature_bounds("linear", X), curvature_bounds("logistic", X)
+    ((0.5, 2.0), (0.5, 0.5))
+    """
+    check_kind(kind)
+    X = check_X(X)
+    lam = float(linalg.eigvalsh(X.T @ X / X.shape[0])[-1])
+    return 0.25 * lam, (lam if kind == "linear" else 0.25 * lam)
+
+
+def _check_step_size(step_size: float | None) -> float | None:
+    if step_size is None:
+        return None
+    return check_real(step_size, "step_size", min_value=0.0, strict=True)
+
+
+def gradient_em_step(
+    kind: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    beta: np.ndarray,
+    step_size: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One gradient-EM step: a gradient step on ``Q(. | theta_t)`` with per-block steps.
+
+    ``w+ = w - step_size / L_w grad_w L`` and ``beta+ = beta - step_size / L_beta grad_beta L``
+    with the bounds of :func:`curvature_bounds`. By Fisher's identity the gradient of
+    ``Q(. | theta_t)`` at ``theta_t`` is that of ``L``.
+
+    Parameters
+    ----------
+    kind : {"linear", "logistic"}
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+    w, beta : ndarray of shape (d,)
+    step_size : float, optional
+        Multiplier of the per-block steps ``1 / L_block`` (default 1, > 0).
+
+    Returns
+    -------
+    w_new, beta_new : ndarray of shape (d,)
+
+    Examples
+    --------
+    >>> from moe_lib.symmetric import sample
+    >>> X, y, _ = sample("logistic", [1.0, 0.0], [0.0, 2.0], 100, rng=0)
+    >>> z = np.zeros(2)
+    >>> [v.tolist() for v in gradient_em_step("logistic", X, y, z, z)]  # 0 is a fixed point
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
+    X, y, w, beta = check_data(kind, X, y, w, beta)
+    step_size = _check_step_size(step_size)
+    return _gradient_em_step(kind, X, y, w, beta, step_size, curvature_bounds(kind, X))
+
+
+def _gradient_em_step(kind, X, y, w, beta, step_size, bounds):
+    mult = 1.0 if step_size is None else step_size
+    l_w, l_beta = bounds
+    g_w, g_beta = _gradient(kind, X, y, w, beta)
+    return w - mult / l_w * g_w, beta - mult / l_beta * g_beta
+
+
+def gd_step(
+    kind: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    beta: np.ndarray,
+    step_size: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One gradient-descent step on ``L`` with one step for both blocks: ``theta - eta grad L``.
+
+    Parameters
+    ----------
+    kind : {"linear", "logistic"}
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+    w, beta : ndarray of shape (d,)
+    step_size : float, optional
+        The step ``eta`` (> 0). Default ``1 / max(L_w, L_beta)`` of :func:`curvature_bounds`, safe
+        because ``hess L <= hess A``.
+
+    Returns
+    -------
+    w_new, beta_new : ndarray of shape (d,)
+
+    Examples
+    --------
+    >>> from moe_lib.symmetric import gradient, sample
+    >>> X, y, _ = sample("linear", [1.0, 0.0], [0.0, 2.0], 100, rng=0)
+    >>> w, beta = np.array([0.5, 0.5]), np.array([0.5, 0.5])
+    >>> w1, beta1 = gd_step("linear", X, y, w, beta, step_size=0.1)
+    >>> g_w, g_beta = gradient("linear", X, y, w, beta)
+    >>> bool(np.allclose(w1, w - 0.1 * g_w) and np.allclose(beta1, beta - 0.1 * g_beta))
+    True
+    """
+    X, y, w, beta = check_data(kind, X, y, w, beta)
+    step_size = _check_step_size(step_size)
+    if step_size is None:
+        step_size = 1.0 / max(curvature_bounds(kind, X))
+    return _gd_step(kind, X, y, w, beta, step_size)
+
+
+def _gd_step(kind, X, y, w, beta, step_size):
+    g_w, g_beta = _gradient(kind, X, y, w, beta)
+    return w - step_size * g_w, beta - step_size * g_beta
