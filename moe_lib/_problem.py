@@ -18,6 +18,34 @@ MAX_SCORE_CHANGE = 20.0
 
 
 @dataclass(frozen=True)
+class Curvature:
+    """The curvature a Newton solve leaves for the next solve of a nearby problem.
+
+    A Cholesky factor of a negated Hessian, and the secant pairs ``(s, y, s.y)`` (``y`` the
+    gradient's decrease along the step ``s``) gathered by quasi-Newton steps since. Both stay
+    valid across the M-steps of consecutive EM iterations: a soft-label regression's Hessian does
+    not depend on its labels, only on the point (and, for weighted regressions, on the weights,
+    which change little near convergence).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import linalg
+    >>> c = Curvature(linalg.cho_factor(np.eye(2)), ())
+    >>> c.size, len(c.pairs)
+    (2, 0)
+    """
+
+    factor: tuple
+    pairs: tuple = ()
+
+    @property
+    def size(self) -> int:
+        """The number of unknowns it is for."""
+        return self.factor[0].shape[0]
+
+
+@dataclass(frozen=True)
 class SolveInfo:
     """What an inner solve did.
 
@@ -36,8 +64,9 @@ class SolveInfo:
         Evaluations of the objective and gradient (each one pass over the data).
     n_hessians : int
         Hessians formed (each a weighted Gram matrix per block: one pass, ``p`` times the work).
-    factor : tuple or None
-        The Cholesky factor of the last negated Hessian, for a later solve of a nearby problem.
+    curvature : Curvature or None
+        What the solve learnt of the curvature (a factorised negated Hessian and secant pairs),
+        for a later solve of a nearby problem.
     unbounded : bool
         The solve stalled while its objective kept rising by more than ``1e-6 (1 + |f|)``: the
         iterates run off along a direction where the objective grows without bound (or
@@ -56,7 +85,7 @@ class SolveInfo:
     hit_bound: bool
     n_evaluations: int = 0
     n_hessians: int = 0
-    factor: tuple | None = field(default=None, repr=False, compare=False)
+    curvature: Curvature | None = field(default=None, repr=False, compare=False)
     unbounded: bool = False
 
 

@@ -29,7 +29,7 @@ from moe_lib._linalg import (
     weighted_gram,
     weighted_grams,
 )
-from moe_lib._problem import MAX_SCORE_CHANGE, Problem, SolveInfo
+from moe_lib._problem import MAX_SCORE_CHANGE, Curvature, Problem, SolveInfo
 from moe_lib._solvers import INNER_MAX_ITER, INNER_TOL, maximize
 
 #: Row chunk of :func:`_neg_hessian_one_product`, in array elements (8 MB of float64 per temporary).
@@ -131,12 +131,12 @@ def fit_weighted_softmax(
     penalty_mask: np.ndarray | None = None,
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
-    factor: tuple | None = None,
+    curvature: Curvature | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise a :class:`SoftmaxRegression` from ``coef_init`` (its row 0 is ignored).
 
-    ``factor``: a factorised negated Hessian of a nearby problem (``SolveInfo.factor`` of the
-    previous EM iteration's solve), tried first as a chord step.
+    ``curvature``: that of a nearby problem (``SolveInfo.curvature`` of the previous EM
+    iteration's solve), used first for quasi-Newton steps.
 
     Returns
     -------
@@ -157,7 +157,7 @@ def fit_weighted_softmax(
     mask = np.ones(p) if penalty_mask is None else penalty_mask
     problem = SoftmaxRegression(X, targets, weights, alpha, mask)
     v0 = np.asarray(coef_init, dtype=float)[1:].ravel()
-    v, info = maximize(problem, v0, tol=tol, max_iter=max_iter, factor=factor)
+    v, info = maximize(problem, v0, tol=tol, max_iter=max_iter, curvature=curvature)
     return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)]), info
 
 
@@ -170,7 +170,8 @@ class LogisticRegressions(Problem):
     Parameters
     ----------
     X : ndarray of shape (n, p)
-    y : ndarray of shape (n,)
+    y : ndarray of shape (n,) or (n, K)
+        Labels shared by the regressions, or one column of (soft) labels per regression.
     trials : ndarray of shape (n,)
         Trial counts ``m_i`` (ones for Bernoulli labels).
     weights : ndarray of shape (n, K)
@@ -184,7 +185,8 @@ class LogisticRegressions(Problem):
         self.X, self.alpha, self.mask = X, float(alpha), np.asarray(mask, dtype=float)
         self.K, self.p = weights.shape[1], X.shape[1]
         self.scale = 1.0 / column_sum(weights)
-        self.WY, self.WM = weights * y[:, None], weights * trials[:, None]
+        self.WY = weights * (y[:, None] if y.ndim == 1 else y)
+        self.WM = weights * trials[:, None]
         self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
 
     def _evaluate(self, b):
@@ -249,11 +251,11 @@ def fit_weighted_logistic(
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
     polish: int = 0,
-    factor: tuple | None = None,
+    curvature: Curvature | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise :class:`LogisticRegressions` from ``coef_init`` of shape (K, p).
 
-    ``factor`` as in :func:`fit_weighted_softmax`.
+    ``curvature`` as in :func:`fit_weighted_softmax`.
 
     Returns
     -------
@@ -273,7 +275,7 @@ def fit_weighted_logistic(
     problem = LogisticRegressions(X, y, trials, weights, alpha, mask)
     b, info = maximize(
         problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol, max_iter=max_iter,
-        polish=polish, factor=factor,
+        polish=polish, curvature=curvature,
     )
     return b.reshape(coef_init.shape), info
 

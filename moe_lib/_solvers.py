@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import linalg, optimize
 
-from moe_lib._problem import MAX_SCORE_CHANGE, Problem, SolveInfo
+from moe_lib._problem import MAX_SCORE_CHANGE, Curvature, Problem, SolveInfo
 
 #: Above this many unknowns :func:`maximize` switches from Newton (Hessian formed, Cholesky) to
 #: Newton-CG with Hessian-vector products.
@@ -32,9 +32,11 @@ INNER_MAX_ITER = 100
 #: A Newton step that shrinks the gradient's largest entry by at least this factor shows that the
 #: Hessian barely changes over a step: the next iteration first tries the same factorisation.
 REUSE_CONTRACTION = 1e-2
-#: A step with a reused factorisation is kept only if it shrinks the gradient by this factor;
-#: otherwise the Hessian is recomputed at the same point.
+#: A quasi-Newton step on a reused factorisation is kept only if it shrinks the gradient by this
+#: factor; otherwise the Hessian is recomputed at the same point.
 REUSED_STEP_CONTRACTION = 0.1
+#: Secant pairs kept by the quasi-Newton steps (limited-memory BFGS on the reused factor).
+QUASI_NEWTON_MEMORY = 5
 #: Values closer than this (relative to ``1 + |f|``) are equal to within the rounding of ``f``;
 #: there the line search lets the gradient decide.
 ROUNDING = 1e-13
@@ -58,7 +60,7 @@ def maximize(
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
     polish: int = 0,
-    factor: tuple | None = None,
+    curvature: Curvature | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise ``problem`` from ``x0``: Newton up to :data:`MAX_NEWTON_DIM` unknowns, else
     Newton-CG; then up to ``polish`` chord steps while they shrink the gradient.
@@ -75,9 +77,9 @@ def maximize(
     polish : int
         Extra full Newton steps with one factorised Hessian after the tolerance is met, each kept
         only if it shrinks the gradient (:func:`polish_steps`).
-    factor : tuple, optional
-        A Cholesky factor of the negated Hessian of a nearby problem (``SolveInfo.factor`` of an
-        earlier solve), tried first as a chord step (Newton only).
+    curvature : Curvature, optional
+        That of a nearby problem (``SolveInfo.curvature`` of an earlier solve, e.g. the previous
+        EM iteration's), used first for quasi-Newton steps (Newton only).
 
     Returns
     -------
@@ -97,7 +99,7 @@ def maximize(
     """
     x0 = np.asarray(x0, dtype=float)
     if x0.size <= MAX_NEWTON_DIM:
-        x, info = newton(problem, x0, tol=tol, max_iter=max_iter, factor=factor)
+        x, info = newton(problem, x0, tol=tol, max_iter=max_iter, curvature=curvature)
     else:
         x, info = newton_cg(problem, x0, tol=tol, max_iter=max_iter)
     if polish:
@@ -111,15 +113,16 @@ def newton(
     *,
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
-    factor: tuple | None = None,
+    curvature: Curvature | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise a concave function by damped Newton steps with step halving.
 
     Once a Newton step has shrunk the gradient by :data:`REUSE_CONTRACTION` or more (the
     quadratic region, where the Hessian hardly changes over a step), the next step first reuses
-    the last factorised Hessian (a chord step: one gradient, no Hessian); so does the first step
-    when ``factor`` is given. A chord step is kept when it does not lower ``f`` beyond rounding
-    and shrinks the gradient by :data:`REUSED_STEP_CONTRACTION`; otherwise the Hessian is
+    the last factorised Hessian, updated by the secant pairs of the steps since (a quasi-Newton
+    step, :func:`_quasi_newton_direction`: one gradient, no Hessian); so does the first step when
+    ``curvature`` is given. Such a step is kept when it does not lower ``f`` beyond rounding and
+    shrinks the gradient by :data:`REUSED_STEP_CONTRACTION`; otherwise the Hessian is
     recomputed. A Newton step is kept by Armijo's rule, or, where ``f`` changes below its rounding
     (:data:`ROUNDING`), when it shrinks the gradient; at most :data:`MAX_HALVINGS` halvings are
     tried, the first cut to :meth:`Problem.step_limit`. The solve stops when the largest gradient
@@ -129,8 +132,9 @@ def newton(
     x = np.array(x0, dtype=float)
     if x.size == 0:
         return x, SolveInfo(0, 0.0, True, False)
-    if factor is not None and factor[0].shape[0] != x.size:
-        factor = None  # a factor of another problem's size
+    usable = curvature is not None and curvature.size == x.size  # (else another problem's)
+    factor = curvature.factor if usable else None
+    pairs = list(curvature.pairs) if usable else []
     fun, grad, size_at = problem.value, problem.gradient, problem.score_size
     f = fun(x)
     g = grad(x)
@@ -139,7 +143,9 @@ def newton(
 
     def stop(it: int, gnorm: float, converged: bool, stalled: bool = False):
         unbounded = stalled and f - f_best > 1e-6 * (1.0 + abs(f))
-        return x, SolveInfo(it, gnorm, converged, not converged, factor=factor, unbounded=unbounded)
+        kept = None if factor is None else Curvature(factor, tuple(pairs))
+        info = SolveInfo(it, gnorm, converged, not converged, curvature=kept, unbounded=unbounded)
+        return x, info
 
     for it in range(max_iter):
         gnorm = _max_abs(g)
@@ -154,17 +160,20 @@ def newton(
         # largest score may grow by at most MAX_SCORE_CHANGE per step.
         moderate = size + MAX_SCORE_CHANGE
         if factor is not None:
-            x_try = x + linalg.cho_solve(factor, g, check_finite=False)
+            x_try = x + _quasi_newton_direction(factor, pairs, g)
             f_try = fun(x_try)
             # In the quadratic region f changes below its rounding: allow that much.
             if np.isfinite(f_try) and f_try >= f - noise and size_at(x_try) <= moderate:
                 g_try = grad(x_try)
                 if _max_abs(g_try) <= REUSED_STEP_CONTRACTION * gnorm:
+                    s, y_pair = x_try - x, g - g_try
+                    if (curv := float(s @ y_pair)) > 0:
+                        pairs = [*pairs[1 - QUASI_NEWTON_MEMORY :], (s, y_pair, curv)]
                     x, f, g, size = x_try, f_try, g_try, size_at(x_try)
                     continue
-            factor = None
+            factor, pairs = None, []
         neg_h = problem.neg_hessian(x)
-        factor, step = damped_newton_direction(neg_h, g)
+        (factor, step), pairs = damped_newton_direction(neg_h, g), []
         slope = float(g @ step)
         if slope <= noise:
             # Quadratic region: the predicted increase is below the rounding of f, so Armijo
@@ -204,6 +213,27 @@ def newton(
             factor = None
     gnorm = _max_abs(g)
     return stop(max_iter, gnorm, gnorm <= tol)
+
+
+def _quasi_newton_direction(factor: tuple, pairs: list, g: np.ndarray) -> np.ndarray:
+    """``B^{-1} g`` for the limited-memory BFGS update ``B`` of a factorised negated Hessian.
+
+    The two-loop recursion on the secant pairs ``(s, y, s.y)`` (``y`` the gradient's decrease
+    along ``s``) with the factor as the initial matrix: with no pair this is the chord step
+    ``H^{-1} g``; each pair corrects the stale curvature along the directions just explored, so a
+    solve started from the previous EM iteration's factor converges superlinearly without
+    forming a Hessian.
+    """
+    q = g.copy()
+    alphas = []
+    for s, y, curv in reversed(pairs):
+        a = float(s @ q) / curv
+        q -= a * y
+        alphas.append(a)
+    r = linalg.cho_solve(factor, q, check_finite=False)
+    for (s, y, curv), a in zip(pairs, reversed(alphas), strict=True):
+        r += s * (a - float(y @ r) / curv)
+    return r
 
 
 def damped_newton_direction(
@@ -265,7 +295,12 @@ def newton_cg(
 
 
 def polish_steps(
-    problem: Problem, x: np.ndarray, max_steps: int, *, refresh: bool = False
+    problem: Problem,
+    x: np.ndarray,
+    max_steps: int,
+    *,
+    refresh: bool = False,
+    curvature: Curvature | None = None,
 ) -> np.ndarray:
     """Full Newton steps from ``x`` while each shrinks the largest gradient entry.
 
@@ -273,8 +308,9 @@ def polish_steps(
     gradient can judge a step. A warm start already within tolerance would otherwise be returned
     unchanged, and a long EM run would stall at an error of about ``tol / curvature`` instead of
     converging to rounding level. With ``refresh=False`` the steps share one factorised Hessian
-    (chord steps: near the maximiser it hardly changes); with ``refresh=True`` each step forms a
-    new one (for Hessians that are themselves approximate, such as finite differences).
+    (chord steps: near the maximiser it hardly changes), that of ``curvature`` when one is given
+    (a nearby problem's: no Hessian formed at all); with ``refresh=True`` each step forms a new one
+    (for Hessians that are themselves approximate, such as finite differences).
 
     Returns
     -------
@@ -283,6 +319,8 @@ def polish_steps(
     """
     g = problem.gradient(x)
     factor = None
+    if curvature is not None and curvature.size == x.size:
+        factor = curvature.factor
     for _ in range(max_steps):
         if factor is None or refresh:
             try:

@@ -68,9 +68,9 @@ def gate_m_step(
     state = {} if state is None else state
     new, info = fit_weighted_softmax(
         data.gate_X, resp, np.ones(data.n_samples), gate, alpha=alpha,
-        penalty_mask=data.gate_mask, factor=state.get("gate"),
+        penalty_mask=data.gate_mask, curvature=state.get("gate"),
     )
-    state["gate"] = info.factor
+    state["gate"] = info.curvature
     return new, info
 
 

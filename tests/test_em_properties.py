@@ -116,7 +116,10 @@ def test_em_monotone_to_convergence(family_name, alpha):
 @pytest.mark.parametrize("family_name", FAMILY_NAMES)
 @pytest.mark.parametrize("alpha", [0.0, 0.7])
 def test_run_history_matches_em_loop(family_name, alpha):
-    """``run`` iterates ``em_step`` and records loglik and loglik - penalty of every iterate."""
+    """``run`` iterates ``em_step`` and records loglik and loglik - penalty of every iterate.
+
+    (``run`` carries its inner solves' curvature from one iteration to the next, a loop of
+    ``em_step`` does not: the steps agree to the inner solves' tolerance, not bit for bit.)"""
     inst = draw_instance(family_name, 3, 80, 2, seed=11)
     fam, data = inst.family, inst.data
     T = 6
@@ -126,11 +129,11 @@ def test_run_history_matches_em_loop(family_name, alpha):
     for t in range(T):
         params = em_step(fam, data, params, alpha)
         ll = log_likelihood(fam, data, params)
-        assert res.loglik_history[t] == pytest.approx(ll, rel=1e-12)
+        assert res.loglik_history[t] == pytest.approx(ll, rel=1e-10)
         assert res.objective_history[t] == pytest.approx(
-            ll - penalty(fam, data, params, alpha), rel=1e-12
+            ll - penalty(fam, data, params, alpha), rel=1e-10
         )
-    assert np.max(np.abs(res.params.coef - params.coef)) <= 1e-10
+    assert np.max(np.abs(res.params.coef - params.coef) / (1 + np.abs(params.coef))) <= 1e-8
     assert res.loglik == res.loglik_history[-1]
     assert res.objective == res.objective_history[-1]
     pen = penalty(fam, data, res.params, alpha)

@@ -567,7 +567,8 @@ def test_tonedata_trace_from_fixed_init_resp_is_reproducible(tone_fit):
     for _ in range(a.n_iter_ - 1):
         params = em_step(fam, data, params)
         trace.append(log_likelihood(fam, data, params))
-    assert_allclose(a.loglik_history_, trace, rtol=1e-12)
+    # (the fit carries its inner solves' curvature between iterations: equal to their tolerance)
+    assert_allclose(a.loglik_history_, trace, rtol=1e-10)
 
 
 # --------------------------------------------------------------------------------------------

@@ -110,18 +110,18 @@ class LogisticExperts(ExpertFamily):
         if coef.size <= MAX_NEWTON_DIM:
             new_coef, info = fit_weighted_logistic(
                 X, y, m, resp, coef, alpha=alpha, penalty_mask=data.expert_mask,
-                factor=state.get("experts"),
+                curvature=state.get("experts"),
             )
-            state["experts"] = info.factor
+            state["experts"] = info.curvature
             return new_coef, None, [info]
         new_coef = np.empty_like(coef)
         infos = []
         for k in range(resp.shape[1]):
             fitted, info = fit_weighted_logistic(
                 X, y, m, resp[:, k : k + 1], coef[k : k + 1], alpha=alpha,
-                penalty_mask=data.expert_mask, factor=state.get(f"expert {k}"),
+                penalty_mask=data.expert_mask, curvature=state.get(f"expert {k}"),
             )
-            state[f"expert {k}"] = info.factor
+            state[f"expert {k}"] = info.curvature
             new_coef[k] = fitted[0]
             infos.append(info)
         return new_coef, None, infos

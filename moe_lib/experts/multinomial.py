@@ -69,9 +69,9 @@ class MultinomialExperts(ExpertFamily):
         for k in range(resp.shape[1]):
             new_coef[k], info = fit_weighted_softmax(
                 data.X, targets, resp[:, k], params.coef[k], alpha=alpha,
-                penalty_mask=data.expert_mask, factor=state.get(f"expert {k}"),
+                penalty_mask=data.expert_mask, curvature=state.get(f"expert {k}"),
             )
-            state[f"expert {k}"] = info.factor
+            state[f"expert {k}"] = info.curvature
             infos.append(info)
         return new_coef, None, infos
 

@@ -108,9 +108,9 @@ class SymmetricLogisticExperts(_TiedPair, LogisticExperts):
         state = {} if state is None else state
         beta, info = fit_weighted_logistic(
             Xs, ys, np.ones_like(ys), ws[:, None], params.coef[1:], alpha=alpha,
-            penalty_mask=data.expert_mask, factor=state.get("experts"),
+            penalty_mask=data.expert_mask, curvature=state.get("experts"),
         )
-        state["experts"] = info.factor
+        state["experts"] = info.curvature
         return np.vstack([-beta[0], beta[0]]), None, [info]
 
     def free_gradient(self, data, resp, params, alpha):

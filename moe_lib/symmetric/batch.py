@@ -4,7 +4,7 @@ A :class:`Batch` stacks ``B`` instances of one model along axis 0 (``X`` of shap
 :func:`run_batch` iterates one algorithm on all of them and returns :class:`BatchPaths`. The
 loss, the gradients, the E-step, the gradient steps and the linear experts' M-step are vectorised
 over the instances; the soft-label logistic regressions of the EM step are solved instance by
-instance by the library's one solver layer (:func:`moe_lib.symmetric.steps.soft_logistic_fit`), so
+instance by the library's one solver layer (:class:`moe_lib.symmetric.steps.EMStepper`), so
 that a batched EM step is the EM step of :func:`moe_lib.symmetric.em_step` on every instance (to
 rounding: the batched products sum in another order).
 """
@@ -21,7 +21,7 @@ from moe_lib._validation import check_array, check_choice, check_int
 from moe_lib.fit import ALGORITHMS
 from moe_lib.symmetric._checks import check_kind
 from moe_lib.symmetric.model import initial_point, random_instance, sample
-from moe_lib.symmetric.steps import EM_INNER_TOL, soft_logistic_fit
+from moe_lib.symmetric.steps import EMStepper
 
 #: A run whose mean negative log-likelihood is not finite or exceeds this (a too large step) is
 #: marked ``nan`` from then on.
@@ -286,25 +286,28 @@ def batch_em_step(
     return _em_step(batch.kind, batch.X, batch.y, w, beta)
 
 
-def _soft_logistic_rows(X, targets, start, ok, what):
-    out = np.full(start.shape, np.nan)
-    # One solve per instance: each goes through the library's one solver layer.
-    for i in np.flatnonzero(ok):
-        out[i] = soft_logistic_fit(X[i], targets[i], start[i], EM_INNER_TOL, what)
-    return out
+def steppers(kind: str, X: np.ndarray, y: np.ndarray) -> list[EMStepper]:
+    """One :class:`~moe_lib.symmetric.steps.EMStepper` per instance (``X`` (B, n, d)): the work
+    consecutive EM steps of an instance share (its Gram factor, its inner solves' Hessians).
+
+    Examples
+    --------
+    >>> batch = make_batch("linear", [0, 1], d=2, n=50)
+    >>> len(steppers("linear", batch.X, batch.y))
+    2
+    """
+    return [EMStepper(kind, X[i], y[i]) for i in range(X.shape[0])]
 
 
-def _em_step(kind, X, y, w, beta):
+def _em_step(kind, X, y, w, beta, stepping=None):
+    """The batched E-step, then each instance's M-step through the one solver layer."""
+    stepping = steppers(kind, X, y) if stepping is None else stepping
     ok = np.all(np.isfinite(w), axis=1) & np.all(np.isfinite(beta), axis=1)
     c = 2.0 * y if kind == "linear" else 2.0 * y - 1.0
     p = expit(_mv(X, w) + c * _mv(X, beta))  # E-step
-    w_new = _soft_logistic_rows(X, p, w, ok, "gate")  # gate M-step
-    if kind == "linear":  # expert M-step
-        gram = X.transpose(0, 2, 1) @ X / X.shape[1]
-        beta_new = np.linalg.solve(gram, _tmv(X, (2 * p - 1) * y)[..., None])[..., 0]
-        beta_new[~ok] = np.nan
-    else:
-        beta_new = _soft_logistic_rows(X, p * y + (1 - p) * (1 - y), beta, ok, "expert")
+    w_new, beta_new = np.full(w.shape, np.nan), np.full(beta.shape, np.nan)
+    for i in np.flatnonzero(ok):
+        w_new[i], beta_new[i] = stepping[i].step(w[i], beta[i], p[i])
     return w_new, beta_new
 
 
@@ -366,6 +369,7 @@ def run_batch(
     Beta = np.full((B, n_iter + 1, d), np.nan)
     loss = np.full((B, n_iter + 1), np.nan)
     w, beta = batch.w0.copy(), batch.beta0.copy()
+    stepping = steppers(kind, X, y) if algorithm == "em" else None
     with np.errstate(all="ignore"):
         for t in range(n_iter + 1):
             cur, g_w, g_beta = _evaluate(kind, X, y, w, beta)
@@ -375,7 +379,7 @@ def run_batch(
             if t == n_iter:
                 break
             if algorithm == "em":
-                w, beta = _em_step(kind, X, y, w, beta)
+                w, beta = _em_step(kind, X, y, w, beta, stepping)
             elif algorithm == "gradient_em":
                 w, beta = w - step / L_w[:, None] * g_w, beta - step / L_beta[:, None] * g_beta
             else:

@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from moe_lib._validation import check_array, check_bool, check_int, check_real
-from moe_lib.symmetric.batch import Batch, BatchPaths, _check_theta_batch, _em_step, _evaluate
+from moe_lib.symmetric.batch import (
+    Batch,
+    BatchPaths,
+    _check_theta_batch,
+    _em_step,
+    _evaluate,
+    steppers,
+)
 
 
 def _max_gradient(batch: Batch, w: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -63,11 +70,13 @@ def em_limit(
     w, beta = w.copy(), beta.copy()
     n_extra = np.zeros(len(w), dtype=int)
     todo = _max_gradient(batch, w, beta) > tol
+    stepping = steppers(batch.kind, batch.X, batch.y)
     for _ in range(max_iter):
         if not todo.any():
             break
-        w[todo], beta[todo] = _em_step(
-            batch.kind, batch.X[todo], batch.y[todo], w[todo], beta[todo]
+        idx = np.flatnonzero(todo)
+        w[idx], beta[idx] = _em_step(
+            batch.kind, batch.X[idx], batch.y[idx], w[idx], beta[idx], [stepping[i] for i in idx]
         )
         n_extra[todo] += 1
         todo = _max_gradient(batch, w, beta) > tol

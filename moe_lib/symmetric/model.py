@@ -25,6 +25,7 @@ from moe_lib.symmetric._checks import (
     check_vector,
     sign_factor,
 )
+from moe_lib.symmetric._fused import evaluate
 
 
 def sample(
@@ -275,14 +276,7 @@ def gradient(
 
 
 def _gradient(kind, X, y, w, beta):
-    n = X.shape[0]
-    p = _posterior(kind, X, y, w, beta)
-    grad_w = X.T @ (expit(X @ w) - p) / n
-    if kind == "linear":
-        grad_beta = X.T @ (X @ beta - (2.0 * p - 1.0) * y) / n
-    else:
-        y_soft = p * y + (1.0 - p) * (1.0 - y)
-        grad_beta = X.T @ (expit(X @ beta) - y_soft) / n
+    _, _, grad_w, grad_beta = evaluate(kind, X, y, w, beta, gradient=True)
     return grad_w, grad_beta
 
 

@@ -12,16 +12,10 @@ import numpy as np
 
 from moe_lib._validation import check_choice, check_int, check_real
 from moe_lib.fit import ALGORITHMS, FitResult, has_converged
-from moe_lib.symmetric._checks import check_data, check_full_rank
-from moe_lib.symmetric.model import _neg_loglik, _posterior, to_moe_params
-from moe_lib.symmetric.steps import (
-    EM_INNER_TOL,
-    _check_step_size,
-    _em_step,
-    _gd_step,
-    _gradient_em_step,
-    curvature_bounds,
-)
+from moe_lib.symmetric._checks import check_data
+from moe_lib.symmetric._fused import evaluate
+from moe_lib.symmetric.model import to_moe_params
+from moe_lib.symmetric.steps import EMStepper, _check_step_size, curvature_bounds
 
 
 def run(
@@ -91,45 +85,51 @@ def run(
     if tol is not None:
         tol = check_real(tol, "tol", min_value=0.0)
     n = X.shape[0]
-    if algorithm == "em":
-        gram_factor = check_full_rank(X)
-    elif algorithm == "gradient_em":
-        bounds = curvature_bounds(kind, X)
-    elif step_size is None:
-        step_size = 1.0 / max(curvature_bounds(kind, X))
+    exact = algorithm == "em"
+    if exact:
+        stepper = EMStepper(kind, X, y)
+    else:
+        l_w, l_beta = curvature_bounds(kind, X)
+        if algorithm == "gradient_em":
+            mult = 1.0 if step_size is None else step_size
+            steps = (mult / l_w, mult / l_beta)
+        else:
+            eta = 1.0 / max(l_w, l_beta) if step_size is None else step_size
+            steps = (eta, eta)
+    # One evaluation per iterate gives its loss, its posterior (EM's E-step) and, for the
+    # gradient methods, its gradient: two passes over the data for a gradient step.
+    loss, p, g_w, g_beta = evaluate(kind, X, y, w, beta, gradient=not exact)
     path = [np.concatenate([w, beta])]
     lls: list[float] = []
     messages: list[str] = []
     converged = False
     for t in range(1, max_iter + 1):
-        if algorithm == "em":
-            new = _em_step(kind, X, y, w, beta, EM_INNER_TOL, gram_factor)
-        elif algorithm == "gradient_em":
-            new = _gradient_em_step(kind, X, y, w, beta, step_size, bounds)
+        if exact:
+            new = stepper.step(w, beta, p)
         else:
-            new = _gd_step(kind, X, y, w, beta, step_size)
+            new = (w - steps[0] * g_w, beta - steps[1] * g_beta)
         if not (np.all(np.isfinite(new[0])) and np.all(np.isfinite(new[1]))):
             messages.append(
                 f"{algorithm} produced a non-finite iterate at step {t}; stopped at the last "
-                "finite iterate: reduce step_size"
+                f"finite iterate: reduce step_size (it was {step_size})"
             )
             break
-        ll = -n * _neg_loglik(kind, X, y, *new)
-        if not np.isfinite(ll):
+        with np.errstate(over="ignore", invalid="ignore"):
+            evaluated = evaluate(kind, X, y, *new, gradient=not exact)
+        if not np.isfinite(evaluated[0]):
             messages.append(
                 f"{algorithm} reached a non-finite log-likelihood at step {t}; stopped at the "
-                "last finite iterate: reduce step_size"
+                f"last finite iterate: reduce step_size (it was {step_size})"
             )
             break
-        w, beta = new
-        lls.append(ll)
+        (w, beta), (loss, p, g_w, g_beta) = new, evaluated
+        lls.append(-n * loss)
         path.append(np.concatenate([w, beta]))
-        if tol is not None and has_converged(lls, tol):
+        if tol is not None and has_converged(lls, tol, n):
             converged = True
             break
     if not lls:
         raise ValueError(f"{algorithm} produced no finite iterate; reduce step_size")
-    p = _posterior(kind, X, y, w, beta)
     history = np.array(lls)
     return FitResult(
         params=to_moe_params(w, beta),
@@ -140,4 +140,5 @@ def run(
         resp=np.column_stack([1.0 - p, p]),
         messages=messages,
         path=np.array(path),
+        best_iter=len(lls),
     )
