@@ -2,7 +2,7 @@
 
 A :class:`Problem` evaluates its value, gradient and negated Hessian lazily and caches them at the
 last point, as the subproblem objects of scipy's ``optimize/_trustregion.py`` do: Newton asks for
-all three at the same point in turn, and the fused evaluations of :mod:`moe_lib._regression`
+all three at the same point in turn, and the fused evaluations of :mod:`moe_lib.regression`
 compute the value and the gradient in one pass over the data.
 """
 

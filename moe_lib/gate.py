@@ -4,7 +4,7 @@ and the checks for a gate whose coefficients diverge.
 The gate is ``pi_k(g) = exp(g^T w_k) / sum_j exp(g^T w_j)`` on the gate design ``g`` with expert
 0 as the reference (``w_0 = 0``). Its M-step maximises ``sum_{i,k} r_ik log pi_k(g_i; w)`` minus an
 optional L2 penalty: a multinomial logistic regression whose soft labels are the
-responsibilities (:class:`moe_lib._regression.SoftmaxRegression`). A gate design with no columns
+responsibilities (:class:`moe_lib.regression.SoftmaxRegression`). A gate design with no columns
 gives fixed, uniform mixing weights and has nothing to fit.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from moe_lib._linalg import lambda_max, log_softmax_ref
-from moe_lib._regression import fit_weighted_softmax
-from moe_lib._solvers import SolveInfo
 from moe_lib.params import MoEData, MoEParams
+from moe_lib.regression import fit_weighted_softmax
+from moe_lib.solvers import SolveInfo
 
 #: Responsibilities within this distance of 0/1, and fitted probabilities within this distance of
 #: them, count as reproduced "to within rounding" by the separation checks.

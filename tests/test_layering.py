@@ -26,8 +26,9 @@ RANK = {
     "_validation": 0,
     "_linalg": 0,
     "_problem": 1,
-    "_solvers": 1.5,
-    "_regression": 2,
+    "solvers": 1.5,
+    "_hessians": 1.8,
+    "regression": 2,
     "params": 3,
     "gate": 4,
     "experts": 5,
@@ -46,7 +47,7 @@ RANK = {
     "mirror": 4,
 }
 #: What mirror may import from moe_lib (nothing that computes an EM step).
-MIRROR_ALLOWED = {"_validation", "_linalg", "_problem", "_solvers", "params", "mirror"}
+MIRROR_ALLOWED = {"_validation", "_linalg", "_problem", "solvers", "params", "mirror"}
 
 
 def _unit(path: Path) -> str:

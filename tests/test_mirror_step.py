@@ -18,7 +18,6 @@ from sklearn.exceptions import ConvergenceWarning
 from moe_lib import (
     LinearExperts,
     MoEParams,
-    _solvers,
     add_intercept,
     em_step,
     make_data,
@@ -28,6 +27,7 @@ from moe_lib import (
     sample,
     to_free,
 )
+from moe_lib import solvers as _solvers
 from moe_lib.mirror.objective import MirrorDescentModel
 from moe_lib.mirror.registry import view_of
 from moe_lib.mirror.step import MirrorStepProblem

@@ -1,4 +1,4 @@
-"""The weighted regressions of ``moe_lib._regression``: the softmax Hessian assemblies against a
+"""The weighted regressions of ``moe_lib.regression``: the softmax Hessian assemblies against a
 per-sample sum, and the fitted maximisers against scipy's BFGS on objectives written out here."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from moe_lib import _regression
+from moe_lib import _hessians
+from moe_lib import regression as _regression
 
 
 def _brute_force_neg_hessian(X, P, w):
@@ -21,10 +22,10 @@ def _brute_force_neg_hessian(X, P, w):
 @pytest.mark.parametrize(
     "assembly",
     [
-        _regression._neg_hessian_blocks,
-        _regression._neg_hessian_pairwise,
-        _regression._neg_hessian_one_product,
-        _regression.softmax_neg_hessian,
+        _hessians._neg_hessian_blocks,
+        _hessians._neg_hessian_pairwise,
+        _hessians._neg_hessian_one_product,
+        _hessians.softmax_neg_hessian,
     ],
 )
 def test_softmax_hessian_assemblies_agree_with_the_per_sample_sum(p, k, assembly):

@@ -1,11 +1,11 @@
-"""The solver layer ``moe_lib._solvers``: Newton's chord steps, the polish, and Newton-CG."""
+"""The solver layer ``moe_lib.solvers``: Newton's chord steps, the polish, and Newton-CG."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import optimize, special
 
-from moe_lib._solvers import Problem, maximize, newton, newton_cg, polish_steps
+from moe_lib.solvers import Problem, maximize, newton, newton_cg, polish_steps
 
 
 class CallableProblem(Problem):

@@ -8,8 +8,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from moe_lib._solvers import SolveInfo
 from moe_lib.params import MoEData, MoEParams
+from moe_lib.solvers import SolveInfo
 
 
 class ExpertFamily(ABC):

@@ -6,10 +6,10 @@ import numpy as np
 from scipy.special import expit, gammaln
 
 from moe_lib._linalg import lambda_max, softplus
-from moe_lib._regression import fit_weighted_logistic
-from moe_lib._solvers import MAX_NEWTON_DIM
 from moe_lib.experts._base import ExpertFamily, reproduced_labels
 from moe_lib.params import MoEData
+from moe_lib.regression import fit_weighted_logistic
+from moe_lib.solvers import MAX_NEWTON_DIM
 
 
 def binary_labels(y: np.ndarray, what: str) -> np.ndarray:
@@ -46,7 +46,7 @@ class LogisticExperts(ExpertFamily):
 
     ``log p(y | x, z=k) = log C(m, y) + y x^T beta_k - m softplus(x^T beta_k)``, binomial
     coefficient included. The M-step is weighted IRLS (Newton with step halving) on all experts
-    at once (:class:`moe_lib._regression.LogisticRegressions`), warm-started, solved to a gradient
+    at once (:class:`moe_lib.regression.LogisticRegressions`), warm-started, solved to a gradient
     of ``1e-10`` per unit weight; with more than ``MAX_NEWTON_DIM`` coefficients in all, one
     solve per expert (Newton-CG for a very wide design).
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from moe_lib._linalg import lambda_max, logsumexp, softmax
-from moe_lib._regression import fit_weighted_softmax
 from moe_lib._validation import check_int
 from moe_lib.experts._base import ExpertFamily, reproduced_labels
+from moe_lib.regression import fit_weighted_softmax
 
 
 class MultinomialExperts(ExpertFamily):
     """C-class softmax experts with class 0 as reference: ``coef`` has shape (K, C, p).
 
     Labels are integer codes ``0..C-1``. The M-step of expert ``k`` is the gate's solver
-    (:class:`moe_lib._regression.SoftmaxRegression`) with one-hot labels and weights ``r_ik``.
+    (:class:`moe_lib.regression.SoftmaxRegression`) with one-hot labels and weights ``r_ik``.
 
     Parameters
     ----------

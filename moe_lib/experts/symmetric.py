@@ -11,10 +11,10 @@ import numpy as np
 from scipy.special import expit
 
 from moe_lib._linalg import lambda_max
-from moe_lib._regression import fit_weighted_logistic
 from moe_lib.experts._base import reproduced_labels
 from moe_lib.experts.linear import LinearExperts, _gaussian_log_prob, weighted_lstsq
 from moe_lib.experts.logistic import LogisticExperts, binary_labels
+from moe_lib.regression import fit_weighted_logistic
 
 
 class _TiedPair:

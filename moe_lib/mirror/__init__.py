@@ -20,7 +20,7 @@ and builds, *from it alone*, the objects of the paper's Theorem 4.1:
   coordinates) and :func:`free_gradient_from_natural` (the chain rule to the free coordinates);
 - :func:`md_objective` (the mirror-descent model), :func:`md_objective_gradient` and
   :func:`mirror_descent_step`, which minimises the model over the *realisable* parameters with
-  the solvers of :mod:`moe_lib._solvers`. No M-step of the library is called, so the equality
+  the solvers of :mod:`moe_lib.solvers`. No M-step of the library is called, so the equality
   ``mirror_descent_step(step_size=1) == em_step`` is a genuine check;
 - :func:`mirror_map_gradient` for the symmetric models, whose natural parameter is ``(w, beta)``
   itself, so that the dual form ``grad A(theta_{t+1}) = grad A(theta_t) - eta grad L(theta_t)``

@@ -4,7 +4,7 @@
 over the *realisable* parameters (the "projected" step of the general theorem, our convention for
 the general families; chapter 4 of the book). No M-step of the library is called, so the equality
 ``mirror_descent_step(step_size=1) == em_step`` of Theorem 4.1 of Fruytier, Mokhtari & Sanghavi
-(2025) is a genuine check. The minimisation is a :class:`moe_lib._solvers.Problem` for the one
+(2025) is a genuine check. The minimisation is a :class:`moe_lib.solvers.Problem` for the one
 solver layer: the analytic gradient, and a Hessian by central differences of that gradient.
 """
 
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib import _solvers
-from moe_lib._solvers import Problem, maximize, polish_steps
+from moe_lib import solvers as _solvers
 from moe_lib._validation import check_bool, check_int, check_real
 from moe_lib.mirror.objective import MirrorDescentModel, check_step
 from moe_lib.mirror.registry import check_params, view_of
 from moe_lib.mirror.view import FamilyLike
 from moe_lib.params import MoEData, MoEParams, from_free, to_free
+from moe_lib.solvers import Problem, maximize, polish_steps
 
 #: Bound on the Newton polishing steps after the Newton solve.
 MAX_POLISH = 10
@@ -73,7 +73,7 @@ def fd_hessp(grad, v: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 class MirrorStepProblem(Problem):
-    """``-md_objective / n`` in free coordinates, for the maximisers of :mod:`moe_lib._solvers`.
+    """``-md_objective / n`` in free coordinates, for the maximisers of :mod:`moe_lib.solvers`.
 
     Dividing by ``n`` makes the solvers' gradient tolerance a tolerance per sample. The negated
     Hessian is the central-difference Jacobian of :meth:`objective_gradient`, which evaluates
@@ -147,7 +147,7 @@ class MirrorStepResult:
         True when ``grad_norm <= tol``.
     dense_hessian : bool
         True when finite-difference Hessians were formed (at most
-        :data:`moe_lib._solvers.MAX_NEWTON_DIM` free parameters), False for Hessian-vector
+        :data:`moe_lib.solvers.MAX_NEWTON_DIM` free parameters), False for Hessian-vector
         products.
 
     Examples
@@ -179,12 +179,12 @@ def mirror_descent_step(
 
     Minimises :func:`moe_lib.mirror.objective.md_objective` ``(., params)`` over the realisable
     parameters ``(w, beta, sigma)``, i.e. over the free coordinates of
-    :func:`moe_lib.params.to_free`, from ``params``, with :func:`moe_lib._solvers.maximize`: the
+    :func:`moe_lib.params.to_free`, from ``params``, with :func:`moe_lib.solvers.maximize`: the
     analytic gradient (:func:`moe_lib.mirror.objective.md_objective_gradient`) and central
     differences of it, forming the Hessian (Newton) up to
-    :data:`moe_lib._solvers.MAX_NEWTON_DIM` free parameters, else Hessian-vector products
+    :data:`moe_lib.solvers.MAX_NEWTON_DIM` free parameters, else Hessian-vector products
     (Newton-CG). Newton is finished by Newton steps with a fresh Hessian each
-    (:func:`moe_lib._solvers.polish_steps`) while they shrink the gradient. The objective is
+    (:func:`moe_lib.solvers.polish_steps`) while they shrink the gradient. The objective is
     divided by ``n``, so ``tol`` bounds the Euclidean norm of the gradient *per sample*. No M-step
     of the library is used: at ``step_size=1`` the result equals :func:`moe_lib.steps.em_step`
     (Theorem 4.1 of Fruytier, Mokhtari & Sanghavi, 2025), which is what the tests and the book

@@ -8,8 +8,8 @@
 - :func:`gd_step`: gradient descent on ``L`` with one step for both blocks.
 
 The soft-label logistic regressions of the EM step are
-:class:`moe_lib._regression.LogisticRegressions` problems solved by
-:func:`moe_lib._solvers.maximize`, the library's one solver layer.
+:class:`moe_lib.regression.LogisticRegressions` problems solved by
+:func:`moe_lib.solvers.maximize`, the library's one solver layer.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
 from moe_lib._problem import Curvature
-from moe_lib._regression import LogisticRegressions
-from moe_lib._solvers import INNER_MAX_ITER, maximize, polish_steps
 from moe_lib._validation import check_real
+from moe_lib.regression import LogisticRegressions
+from moe_lib.solvers import INNER_MAX_ITER, maximize, polish_steps
 from moe_lib.symmetric._checks import check_data, check_full_rank, check_kind, check_X
 from moe_lib.symmetric._fused import evaluate
 from moe_lib.symmetric.model import _gradient
@@ -42,7 +42,7 @@ class EMStepper:
     Every solve still stops at the same tolerance, so the step is the exact EM step.
 
     SymMoLogE's two regressions (gate and expert) share the design and are solved as one
-    (:class:`moe_lib._regression.LogisticRegressions` with two columns of soft labels): one pass
+    (:class:`moe_lib.regression.LogisticRegressions` with two columns of soft labels): one pass
     evaluates both.
 
     Parameters

@@ -21,6 +21,17 @@ from scipy import linalg, optimize
 
 from moe_lib._problem import MAX_SCORE_CHANGE, Curvature, Problem, SolveInfo
 
+__all__ = [
+    "Curvature",
+    "Problem",
+    "SolveInfo",
+    "damped_newton_direction",
+    "maximize",
+    "newton",
+    "newton_cg",
+    "polish_steps",
+]
+
 #: Above this many unknowns :func:`maximize` switches from Newton (Hessian formed, Cholesky) to
 #: Newton-CG with Hessian-vector products.
 MAX_NEWTON_DIM = 400
@@ -89,7 +100,7 @@ def maximize(
     Examples
     --------
     >>> import numpy as np
-    >>> from moe_lib._regression import LogisticRegressions
+    >>> from moe_lib.regression import LogisticRegressions
     >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
     >>> problem = LogisticRegressions(X, np.array([0.0, 1.0, 0.0, 1.0]), np.ones(4),
     ...                               np.ones((4, 1)), 0.0, np.ones(2))
@@ -128,6 +139,17 @@ def newton(
     tried, the first cut to :meth:`Problem.step_limit`. The solve stops when the largest gradient
     entry is at most ``tol`` (converged), or when it cannot progress: no acceptable step, or
     :data:`STALL_ITERATIONS` iterations without halving the gradient (``hit_bound``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib.regression import LogisticRegressions
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> problem = LogisticRegressions(X, np.array([0.0, 1.0, 0.0, 1.0]), np.ones(4),
+    ...                               np.ones((4, 1)), 0.0, np.ones(2))
+    >>> x, info = newton(problem, np.zeros(2), tol=1e-12)
+    >>> info.converged, info.n_iter <= 10
+    (True, True)
     """
     x = np.array(x0, dtype=float)
     if x.size == 0:
@@ -244,6 +266,13 @@ def damped_newton_direction(
     Levenberg damping of the Newton *system* only: the objective is never changed, so the
     maximiser stays exact. Returns the Cholesky factor used (None when every damping failed) and
     the direction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> factor, d = damped_newton_direction(np.diag([2.0, 0.0]), np.array([1.0, 1.0]))
+    >>> round(float(d[0]), 6), bool(d[1] > 0)  # the singular direction: damped, finite
+    (0.5, True)
     """
     scale = max(float(np.max(np.abs(np.diag(neg_h)))), 1e-300)
     eye = np.eye(neg_h.shape[0])
@@ -263,7 +292,19 @@ def newton_cg(
     problem: Problem, x0: np.ndarray, *, tol: float = INNER_TOL, max_iter: int = 200
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise with Hessian-vector products (scipy's trust-region Newton-CG), for problems with
-    thousands of unknowns, e.g. 785 pixels x 9 classes."""
+    thousands of unknowns, e.g. 785 pixels x 9 classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib.regression import LogisticRegressions
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> problem = LogisticRegressions(X, np.array([0.0, 1.0, 0.0, 1.0]), np.ones(4),
+    ...                               np.ones((4, 1)), 0.0, np.ones(2))
+    >>> x, info = newton_cg(problem, np.zeros(2), tol=1e-8)
+    >>> info.converged
+    True
+    """
     x0 = np.array(x0, dtype=float)
     if x0.size == 0:
         return x0, SolveInfo(0, 0.0, True, False)
@@ -316,6 +357,18 @@ def polish_steps(
     -------
     ndarray of shape (m,)
         The last point whose gradient was the smallest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib.regression import LogisticRegressions
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 3.0]])
+    >>> problem = LogisticRegressions(X, np.array([0.0, 1.0, 0.0, 1.0]), np.ones(4),
+    ...                               np.ones((4, 1)), 0.0, np.ones(2))
+    >>> x, _ = newton(problem, np.zeros(2), tol=1e-6)
+    >>> better = polish_steps(problem, x, 2)
+    >>> bool(np.max(np.abs(problem.gradient(better))) < np.max(np.abs(problem.gradient(x))))
+    True
     """
     g = problem.gradient(x)
     factor = None

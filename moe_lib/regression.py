@@ -1,4 +1,4 @@
-"""The weighted regressions every iterative M-step solves, as :class:`moe_lib._solvers.Problem`.
+"""The weighted regressions every iterative M-step solves, as :class:`moe_lib.solvers.Problem`.
 
 - :class:`SoftmaxRegression`: weighted, soft-label, L2-penalised softmax regression with a
   reference class. The gate's M-step is one (soft labels = responsibilities, unit weights); a
@@ -18,26 +18,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from moe_lib._hessians import softmax_neg_hessian
 from moe_lib._linalg import (
-    PAIRWISE_MAX_COLS,
     column_sum,
-    pairwise_weighted_grams,
     reference_lse_softmax,
     row_blocks,
     row_sum,
     softplus_expit,
-    weighted_gram,
     weighted_grams,
 )
 from moe_lib._problem import MAX_SCORE_CHANGE, Curvature, Problem, SolveInfo
-from moe_lib._solvers import INNER_MAX_ITER, INNER_TOL, maximize
-
-#: Row chunk of :func:`_neg_hessian_one_product`, in array elements (8 MB of float64 per temporary).
-HESSIAN_CHUNK = 2**20
-#: From this many non-reference classes on (C >= 7), wide designs use
-#: :func:`_neg_hessian_one_product` instead of ``(C-1)C/2`` separate weighted Gram matrices
-#: (0.75 of the time at n = 1e5, p = 101, C = 8), which is slower for C <= 5.
-ONE_PRODUCT_MIN_BLOCKS = 6
+from moe_lib.solvers import INNER_MAX_ITER, INNER_TOL, maximize
 
 
 class SoftmaxRegression(Problem):
@@ -57,6 +48,14 @@ class SoftmaxRegression(Problem):
         L2 penalty on the masked coefficients.
     mask : ndarray of shape (p,)
         1 for penalised columns, 0 for unpenalised ones (the intercept).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(3), [-1.0, 0.0, 1.0]])
+    >>> problem = SoftmaxRegression(X, np.full((3, 2), 0.5), np.ones(3), 0.0, np.zeros(2))
+    >>> round(problem.value(np.zeros(2)), 6), problem.gradient(np.zeros(2))  # log(1/2) per row
+    (-0.693147, array([0., 0.]))
     """
 
     def __init__(self, X, targets, weights, alpha: float, mask) -> None:
@@ -178,6 +177,15 @@ class LogisticRegressions(Problem):
         Non-negative weights of each regression, each column with a positive sum.
     alpha : float
     mask : ndarray of shape (p,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(3), [-1.0, 0.0, 1.0]])
+    >>> targets = np.array([[0.2, 1.0], [0.5, 1.0], [0.8, 1.0]])  # one column per regression
+    >>> problem = LogisticRegressions(X, targets, np.ones(3), np.ones((3, 2)), 0.0, np.zeros(2))
+    >>> problem.gradient(np.zeros(4)).round(6)  # both at the zero start: mean (t - 1/2) x
+    array([0. , 0.2, 0.5, 0. ])
     """
 
     def __init__(self, X, y, trials, weights, alpha: float, mask) -> None:
@@ -282,101 +290,6 @@ def fit_weighted_logistic(
 
 def _score_step_limit(X: np.ndarray, step: np.ndarray) -> float:
     """The fraction of a coefficient step (rows: one per score) that changes no score by more
-    than :data:`moe_lib._solvers.MAX_SCORE_CHANGE` (one product with the design)."""
+    than :data:`moe_lib.solvers.MAX_SCORE_CHANGE` (one product with the design)."""
     largest = float(np.max(np.abs(X @ step.T))) if step.size else 0.0
     return 1.0 if largest <= MAX_SCORE_CHANGE else MAX_SCORE_CHANGE / largest
-
-
-def softmax_neg_hessian(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``sum_i w_i (diag(P_i) - P_i P_i^T) (x) x_i x_i^T``, the negated softmax Hessian.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, p)
-    P : ndarray of shape (n, C - 1)
-        Probabilities of the non-reference classes.
-    w : ndarray of shape (n,)
-        Non-negative row weights.
-
-    Returns
-    -------
-    ndarray of shape ((C - 1) p, (C - 1) p)
-        Block ``(c, d)`` is ``X^T diag(w P_c (delta_cd - P_d)) X``; the diagonal blocks use the
-        weights ``w P_c (1 - P_c)`` (no cancellation). Three assemblies give the same matrix up
-        to rounding; the fastest for the shape is used (measured at n = 1e6, p = 11: one or two
-        non-reference classes, separate weighted Gram matrices; 3 to 7 classes,
-        :func:`_neg_hessian_pairwise`).
-    """
-    k, p = P.shape[1], X.shape[1]
-    if k >= 3 and p <= PAIRWISE_MAX_COLS:
-        return _neg_hessian_pairwise(X, P, w)
-    if k >= ONE_PRODUCT_MIN_BLOCKS:
-        return _neg_hessian_one_product(X, P, w)
-    return _neg_hessian_blocks(X, P, w)
-
-
-def _neg_hessian_blocks(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """One weighted Gram matrix per block ``(c, d)``, ``c <= d``."""
-    k, p = P.shape[1], X.shape[1]
-    neg_h = np.zeros((k, p, k, p))
-    for c in range(k):
-        for d in range(c, k):
-            a = P[:, c] * (1 - P[:, c]) if c == d else -P[:, c] * P[:, d]
-            block = weighted_gram(X, w * a)
-            neg_h[c, :, d, :] = block
-            neg_h[d, :, c, :] = block.T
-    return neg_h.reshape(k * p, k * p)
-
-
-def _neg_hessian_pairwise(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """All ``k(k+1)/2`` blocks by :func:`moe_lib._linalg.pairwise_weighted_grams`.
-
-    The block weights ``w P_c (delta_cd - P_d)``, ``c <= d``, are formed per row block, so the
-    (n, k(k+1)/2) array of them never exists; worth it while ``p`` is small.
-    """
-    p, k = X.shape[1], P.shape[1]
-    cls_c, cls_d = np.triu_indices(k)
-    on_diag = cls_c == cls_d
-
-    def block_weights(rows: slice) -> np.ndarray:
-        Pb = P[rows]
-        A = Pb[:, cls_c] * Pb[:, cls_d]
-        A[:, on_diag] = Pb * (1 - Pb)
-        A[:, ~on_diag] *= -1
-        A *= w[rows, None]
-        return A
-
-    grams = pairwise_weighted_grams(X, block_weights, cls_c.size)
-    neg_h = np.zeros((k, p, k, p))
-    for j, (c, d) in enumerate(zip(cls_c, cls_d, strict=True)):
-        neg_h[c, :, d, :] = grams[j]
-        neg_h[d, :, c, :] = grams[j]
-    return neg_h.reshape(k * p, k * p)
-
-
-def _neg_hessian_one_product(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Diagonal blocks from ``w P_c (1 - P_c)``, off-diagonal ones from one product ``Y^T Y``.
-
-    ``Y`` has the rows ``sqrt(w_i) P_i (x) x_i``, so ``Y^T Y`` holds every ``X^T diag(w P_c P_d) X``
-    at once, instead of ``(C - 1)(C - 2)/2`` separate weighted Gram matrices. Rows are processed
-    in chunks of :data:`HESSIAN_CHUNK` elements so that memory stays bounded.
-    """
-    n, p = X.shape
-    k = P.shape[1]
-    m = k * p
-    diag = np.zeros((m, p))
-    off = np.zeros((m, m))
-    sw = np.sqrt(np.maximum(w, 0.0))
-    step = max(1, HESSIAN_CHUNK // m)
-    for start in range(0, n, step):
-        rows = slice(start, start + step)
-        Xs, Ps = X[rows], P[rows]
-        Z = ((w[rows, None] * (Ps * (1 - Ps)))[:, :, None] * Xs[:, None, :]).reshape(-1, m)
-        diag += Z.T @ Xs
-        Y = ((sw[rows, None] * Ps)[:, :, None] * Xs[:, None, :]).reshape(-1, m)
-        off += Y.T @ Y
-    neg_h = -off.reshape(k, p, k, p)
-    diag = diag.reshape(k, p, p)
-    for c in range(k):
-        neg_h[c, :, c, :] = diag[c]
-    return neg_h.reshape(m, m)
