@@ -19,8 +19,8 @@
   var SVG_NS = "http://www.w3.org/2000/svg";
   var PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
-  var W = 640, H = 380;
   var M = { left: 64, right: 16, top: 30, bottom: 50 };
+  var LEGEND_ROW = 18;
   var counter = 0;
 
   function el(tag, attrs, parent) {
@@ -123,8 +123,33 @@
     return d;
   }
 
+  /* The plot is drawn at the width it is shown (so text stays at 12 px, also on a phone). */
+  function size(state) {
+    var W = Math.round(Math.max(300, Math.min(720, state.div.clientWidth || 640)));
+    return { W: W, H: Math.round(Math.max(260, Math.min(400, 0.6 * W))) };
+  }
+
+  /* Legend entries laid out in rows that fit the width: [{x, row}] per series. */
+  function legendLayout(p, W) {
+    var x = M.left, row = 0, out = [];
+    p.series.forEach(function (s) {
+      var w = 23 + 7 * (s.label || s.name).length + 16;
+      if (x + w > W - M.right && x > M.left) { x = M.left; row += 1; }
+      out.push({ x: x, row: row });
+      x += w;
+    });
+    var bandRow = p.band_label && x + 7 * p.band_label.length > W - M.right ? row + 1 : row;
+    return { items: out, bandRow: bandRow, rows: bandRow + 1 };
+  }
+
   function draw(state) {
     var p = state.payload, svg = state.svg;
+    var dims = size(state), W = dims.W, H = dims.H;
+    var legendPos = legendLayout(p, W);
+    var top = M.top + LEGEND_ROW * (legendPos.rows - 1);
+    H += top - M.top;
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    state.width = W;
     var key = state.selected.join("|");
     var data = p.curves[key];
     while (svg.firstChild) svg.removeChild(svg.firstChild);
@@ -144,7 +169,7 @@
     var xr = (p.x && p.x.range) || extent(view, xlog, "x");
     var yr = (p.y && p.y.range) || extent(view, ylog, "y");
     var sx = makeScale(xr[0], xr[1], M.left, W - M.right, xlog);
-    var sy = makeScale(yr[0], yr[1], H - M.bottom, M.top, ylog);
+    var sy = makeScale(yr[0], yr[1], H - M.bottom, top, ylog);
 
     var axes = el("g", { class: "moe-explorer-axes", "font-size": 12, fill: "currentColor" }, svg);
     sy.ticks().forEach(function (t) {
@@ -157,16 +182,16 @@
       el("line", { x1: x, x2: x, y1: H - M.bottom, y2: H - M.bottom + 5, stroke: "currentColor" }, axes);
       el("text", { x: x, y: H - M.bottom + 18, "text-anchor": "middle" }, axes).textContent = fmt(t);
     });
-    el("rect", { x: M.left, y: M.top, width: W - M.left - M.right, height: H - M.top - M.bottom,
+    el("rect", { x: M.left, y: top, width: W - M.left - M.right, height: H - top - M.bottom,
                  fill: "none", stroke: "currentColor", "stroke-opacity": 0.5 }, axes);
     el("text", { x: (M.left + W - M.right) / 2, y: H - 10, "text-anchor": "middle" }, axes)
       .textContent = (p.x && p.x.label) || "";
-    el("text", { x: 14, y: (M.top + H - M.bottom) / 2, "text-anchor": "middle",
-                 transform: "rotate(-90 14 " + (M.top + H - M.bottom) / 2 + ")" }, axes)
+    el("text", { x: 14, y: (top + H - M.bottom) / 2, "text-anchor": "middle",
+                 transform: "rotate(-90 14 " + (top + H - M.bottom) / 2 + ")" }, axes)
       .textContent = (p.y && p.y.label) || "";
 
     var clip = "moe-explorer-clip-" + state.id;
-    el("rect", { x: M.left, y: M.top, width: W - M.left - M.right, height: H - M.top - M.bottom },
+    el("rect", { x: M.left, y: top, width: W - M.left - M.right, height: H - top - M.bottom },
        el("clipPath", { id: clip }, el("defs", {}, svg)));
     var plot = el("g", { "clip-path": "url(#" + clip + ")" }, svg);
     view.forEach(function (v, i) {
@@ -180,18 +205,18 @@
     });
 
     var legend = el("g", { class: "moe-explorer-legend", "font-size": 12, fill: "currentColor" }, svg);
-    var lx = M.left;
     p.series.forEach(function (s, i) {
       var colour = s.color || PALETTE[i % PALETTE.length];
-      el("rect", { x: lx, y: 8, width: 18, height: 10, fill: colour, "fill-opacity": 0.3 }, legend);
-      el("line", { x1: lx, x2: lx + 18, y1: 13, y2: 13, stroke: colour, "stroke-width": 2 }, legend);
-      var label = el("text", { x: lx + 23, y: 13, "dominant-baseline": "middle" }, legend);
-      label.textContent = s.label || s.name;
-      lx += 23 + 7.5 * (s.label || s.name).length + 16;
+      var lx = legendPos.items[i].x, ly = 13 + LEGEND_ROW * legendPos.items[i].row;
+      el("rect", { x: lx, y: ly - 5, width: 18, height: 10, fill: colour, "fill-opacity": 0.3 }, legend);
+      el("line", { x1: lx, x2: lx + 18, y1: ly, y2: ly, stroke: colour, "stroke-width": 2 }, legend);
+      el("text", { x: lx + 23, y: ly, "dominant-baseline": "middle" }, legend)
+        .textContent = s.label || s.name;
     });
     if (p.band_label) {
-      el("text", { x: W - M.right, y: 13, "text-anchor": "end", "dominant-baseline": "middle",
-                   "fill-opacity": 0.7 }, legend).textContent = p.band_label;
+      el("text", { x: W - M.right, y: 13 + LEGEND_ROW * legendPos.bandRow, "text-anchor": "end",
+                   "dominant-baseline": "middle", "fill-opacity": 0.7 }, legend)
+        .textContent = p.band_label;
     }
   }
 
@@ -238,6 +263,7 @@
     }
     var state = {
       id: ++counter,
+      div: div,
       payload: payload,
       selected: payload.controls.map(function (c) {
         var j = c.values.indexOf(c.default);
@@ -249,10 +275,15 @@
     var form = html("form", { class: "moe-explorer-controls" }, div);
     form.addEventListener("submit", function (e) { e.preventDefault(); });
     buildControls(state, form);
-    state.svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", class: "moe-explorer-plot",
-                            width: "100%", preserveAspectRatio: "xMidYMid meet" }, div);
+    state.svg = el("svg", { role: "img", class: "moe-explorer-plot", width: "100%",
+                            preserveAspectRatio: "xMidYMid meet" }, div);
     draw(state);
     div.setAttribute("data-moe-explorer-ready", "true");
+    if (window.ResizeObserver) {  // redraw at the new width (phone turned, window resized)
+      new ResizeObserver(function () {
+        if (Math.abs(size(state).W - state.width) > 1) draw(state);
+      }).observe(div);
+    }
   }
 
   function renderAll(root) {
