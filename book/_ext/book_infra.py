@@ -1,9 +1,14 @@
 """Sphinx extension of the book (loaded through ``sphinx.local_extensions`` in ``_config.yml``).
 
-It makes an HTML build fail early, with the command that fixes it, when the vendored MathJax
-(``mathjax_path``, served from the built site instead of a CDN) is missing from
-``html_static_path``. Without this check a plain ``jupyter-book build .`` run before
-``scripts/vendor-js.sh`` would succeed and write pages whose mathematics never typesets.
+- It makes an HTML build fail early, with the command that fixes it, when the vendored MathJax
+  (``mathjax_path``, served from the built site instead of a CDN) is missing from
+  ``html_static_path``. Without this check a plain ``jupyter-book build .`` run before
+  ``scripts/vendor-js.sh`` would succeed and write pages whose mathematics never typesets.
+- It lets the single-page HTML builder (``scripts/build-pdf.sh``) write the nodes that
+  extensions register for ``html`` only. Sphinx looks up a builder's node handlers by builder
+  name and falls back to the format (``html``) only when no extension registered any handler
+  under the name ``singlehtml``; some do, so sphinx-proof's theorem nodes had no handler there
+  and the build stopped ("unknown node type: theorem_node").
 """
 
 from __future__ import annotations
@@ -45,8 +50,24 @@ def check_vendored_mathjax(app: Sphinx) -> None:
         )
 
 
+def share_html_handlers(app: Sphinx) -> None:
+    """Give the ``singlehtml`` builder the ``html`` node handlers it has none of its own for.
+
+    Parameters
+    ----------
+    app : sphinx.application.Sphinx
+        The application (after every extension is set up).
+    """
+    if app.builder.name != "singlehtml":
+        return
+    handlers = app.registry.translation_handlers
+    single = handlers.setdefault("singlehtml", {})
+    for node, visitors in handlers.get("html", {}).items():
+        single.setdefault(node, visitors)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
-    """Register the check with Sphinx.
+    """Register the two handlers with Sphinx.
 
     Parameters
     ----------
@@ -59,4 +80,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
         Extension metadata (safe for parallel reading and writing).
     """
     app.connect("builder-inited", check_vendored_mathjax)
+    app.connect("builder-inited", share_html_handlers)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
