@@ -106,7 +106,7 @@ def _book_pages() -> list[str]:
     return sorted(
         p.relative_to(ROOT).as_posix()
         for p in SITE.rglob("*.html")
-        if not p.relative_to(SITE).parts[0] in skip
+        if p.relative_to(SITE).parts[0] not in skip
     )
 
 
@@ -222,7 +222,8 @@ def test_book_page_offline(browser_context, path):
     assert layout["pageWidth"] <= layout["viewWidth"], (
         f"{path} is {layout['pageWidth']} px wide at phone width {layout['viewWidth']} px"
     )
-    assert layout["overlaps"] == [], f"{path}: equation numbers over equations: {layout['overlaps']}"
+    overlaps = layout["overlaps"]
+    assert overlaps == [], f"{path}: equation numbers over their equations: {overlaps}"
 
 
 def test_book_pages_reference_nothing_outside_the_site():
