@@ -1,14 +1,16 @@
-"""Sphinx extension of the book (loaded through ``sphinx.local_extensions`` in ``_config.yml``).
+"""Sphinx extension of the book (``sphinx.local_extensions`` in ``_config.yml``).
 
-- It makes an HTML build fail early, with the command that fixes it, when the vendored MathJax
-  (``mathjax_path``, served from the built site instead of a CDN) is missing from
-  ``html_static_path``. Without this check a plain ``jupyter-book build .`` run before
-  ``scripts/vendor-js.sh`` would succeed and write pages whose mathematics never typesets.
+- It makes an HTML build fail early, with the command that fixes it, when the vendored
+  MathJax (``mathjax_path``, served from the built site instead of a CDN) is missing
+  from ``html_static_path``. Without this check a plain ``jupyter-book build .`` run
+  before ``scripts/vendor-js.sh`` would succeed and write pages whose mathematics never
+  typesets.
 - It lets the single-page HTML builder (``scripts/build-pdf.sh``) write the nodes that
-  extensions register for ``html`` only. Sphinx looks up a builder's node handlers by builder
-  name and falls back to the format (``html``) only when no extension registered any handler
-  under the name ``singlehtml``; some do, so sphinx-proof's theorem nodes had no handler there
-  and the build stopped ("unknown node type: theorem_node").
+  extensions register for ``html`` only. Sphinx looks up a builder's node handlers by
+  builder name and falls back to the format (``html``) only when no extension
+  registered any handler under the name ``singlehtml``; some do, so sphinx-proof's
+  theorem nodes had no handler there and the build stopped ("unknown node type:
+  theorem_node").
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sphinx.errors import ConfigError
 
 
 def check_vendored_mathjax(app: Sphinx) -> None:
-    """Raise ``ConfigError`` if ``mathjax_path`` is a site-relative path to a missing file.
+    """Raise ``ConfigError`` if ``mathjax_path`` is off-site or names a missing file.
 
     Parameters
     ----------
@@ -31,15 +33,17 @@ def check_vendored_mathjax(app: Sphinx) -> None:
     Raises
     ------
     sphinx.errors.ConfigError
-        If ``mathjax_path`` names no file in any of the ``html_static_path`` folders.
+        If ``mathjax_path`` is a URL or an absolute path, or names no file in any of the
+        ``html_static_path`` folders.
     """
     if app.builder.format != "html":
         return
     mathjax_path = app.config.mathjax_path
     if "://" in mathjax_path or mathjax_path.startswith("/"):
         raise ConfigError(
-            f"mathjax_path={mathjax_path!r} loads MathJax from outside the site; the book serves "
-            "its own copy (set mathjax_path to a path inside html_static_path)"
+            f"mathjax_path={mathjax_path!r} loads MathJax from outside the site; the "
+            "book serves its own copy (set mathjax_path to a path inside "
+            "html_static_path)"
         )
     folders = [Path(app.confdir, p) for p in app.config.html_static_path]
     if not any((folder / mathjax_path).is_file() for folder in folders):
@@ -51,7 +55,7 @@ def check_vendored_mathjax(app: Sphinx) -> None:
 
 
 def share_html_handlers(app: Sphinx) -> None:
-    """Give the ``singlehtml`` builder the ``html`` node handlers it has none of its own for.
+    """Give the ``singlehtml`` builder the ``html`` node handlers it lacks.
 
     Parameters
     ----------
