@@ -278,3 +278,25 @@ def test_explorer_fixture_redraws_on_slider_and_toggle(browser_context):
         page.close()
     assert outside == [] and problems == [], f"{outside} {problems}"
     assert width[0] <= width[1], f"the fixture is {width[0]} px wide at {width[1]} px"
+
+
+def test_consecutive_prints_of_a_cell_show_as_one_block():
+    """nb_merge_streams: a cell's stdout is one output block, however many writes made it.
+
+    The stored notebooks hold many cells whose stdout is split over several outputs (chapter 4
+    alone has dozens); unmerged, each became a box of its own.
+    """
+    if not (SITE / "index.html").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the book must be built before the tests in CI ({SITE})")
+        pytest.skip(f"the book is not built ({SITE})")
+    cell_output = re.compile(
+        r'<div class="cell_output docutils container">(.*?)</div>\n</div>\n</div>', re.S
+    )
+    split = {}
+    for path in _book_pages():
+        outputs = cell_output.findall((ROOT / path).read_text(encoding="utf-8"))
+        n = sum(1 for out in outputs if out.count('<div class="output stream') > 1)
+        if n:
+            split[path] = n
+    assert split == {}, f"cells whose stdout shows as several blocks: {split}"
