@@ -300,3 +300,25 @@ def test_consecutive_prints_of_a_cell_show_as_one_block():
         if n:
             split[path] = n
     assert split == {}, f"cells whose stdout shows as several blocks: {split}"
+
+
+def test_binder_and_repository_links_follow_repository_url():
+    """The launch and repository buttons read repository.url/branch of _config.yml, nothing else."""
+    if not (SITE / "index.html").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the book must be built before the tests in CI ({SITE})")
+        pytest.skip(f"the book is not built ({SITE})")
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    url, branch = config["repository"]["url"], config["repository"]["branch"]
+    owner_repo = url.removeprefix("https://github.com/")
+    binder = config["launch_buttons"]["binderhub_url"]
+    chapters = sorted((SITE / "book").glob("0*.html"))
+    assert len(chapters) == 8
+    for page in chapters:
+        html = page.read_text(encoding="utf-8")
+        launch = set(re.findall(r'href="(https://mybinder\.org/[^"]*)"', html))
+        notebook = f"book/{page.stem}.ipynb"
+        assert launch == {f"{binder}/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{notebook}"}
+        assert f'href="{url}"' in html, f"{page.name} has no repository button for {url}"
