@@ -7,7 +7,7 @@ book.html. It is served from a local HTTP server and opened in headless Chromium
 /usr/bin/chromium, or the path in MOE_CHROMIUM) through Playwright, with every request outside
 that server refused, as in the browser test. Before printing, the script waits until MathJax
 has typeset every formula, opens every collapsed block (solutions, hidden code), so the PDF holds
-the whole book, and sets display formulas wider than the text column in a smaller size.
+the whole book, and sets formulas wider than the text column in a smaller size.
 """
 
 import functools
@@ -38,17 +38,22 @@ EXPAND_JS = """() => {
   return document.querySelectorAll('mjx-container').length;
 }"""
 
-# On paper a formula cannot scroll: one wider than the text column is set in a smaller size that
-# fits (MathJax's output scales with the font size). Run with the print layout in place.
+# On paper a formula cannot scroll: one wider than the text column (a display formula, or an
+# inline formula wider than a whole line) is set in a smaller size that fits (MathJax's output
+# scales with the font size). Run with the print layout in place.
 FIT_JS = """() => {
   let shrunk = 0;
-  document.querySelectorAll('mjx-container[display="true"]').forEach(c => {
+  document.querySelectorAll('mjx-container').forEach(c => {
+    const display = c.getAttribute('display') === 'true';
+    const block = display ? c.parentElement : c.closest('p, li, dd, dt, td, th, div');
+    if (!block) return;
     // Parts of a formula (a big integral sign, say) can stick out of MathJax's own boxes.
-    const left = c.getBoundingClientRect().left, box = c.parentElement.clientWidth;
+    const left = c.getBoundingClientRect().left;
     let wide = c.scrollWidth;
     c.querySelectorAll('*').forEach(e => {
       wide = Math.max(wide, e.getBoundingClientRect().right - left);
     });
+    const box = block.clientWidth;
     if (box > 0 && wide > box) {
       c.style.fontSize = (Math.floor(970 * box / wide) / 10) + '%';
       shrunk += 1;
@@ -131,7 +136,7 @@ def main() -> int:
         print(f"print_pdf: the page asked for outside resources: {refused}", file=sys.stderr)
         return 1
     print(f"print_pdf: {OUT} ({OUT.stat().st_size // 1024} KiB, {formulas} formulas typeset, "
-          f"{shrunk} wide display formulas set smaller to fit the page)")
+          f"{shrunk} formulas wider than the column set smaller)")
     return 0
 
 

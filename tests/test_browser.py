@@ -13,7 +13,7 @@ outside the site. Checks, for every page:
   visible text outside code;
 - every image has loaded (``naturalWidth > 0``);
 - at phone width (412 px) the page does not scroll sideways and no equation number overlaps its
-  equation;
+  equation; at both widths no formula is cut off (a wide one scrolls in its own box);
 - screenshots at 1280 px and 412 px go to ``_build/screenshots/`` (CI keeps them).
 
 The explorer fixture (tests/browser/explorer_fixture.html) must redraw when a slider moves and
@@ -81,8 +81,24 @@ LAYOUT_JS = """() => {
       overlaps.push(m.id || num.textContent);
     }
   });
+  // A formula wider than its box must scroll, not be cut off (the theme's overflow: hidden).
+  const clipped = [];
+  document.querySelectorAll('mjx-container').forEach(c => {
+    const math = c.querySelector('mjx-math');
+    if (!math) return;
+    const width = math.getBoundingClientRect().width;
+    for (let e = c; e; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX;
+      if (o === 'auto' || o === 'scroll') break;  // the reader can scroll to the rest
+      if ((o === 'hidden' || o === 'clip') && width > e.clientWidth + 2) {
+        clipped.push(c.closest('.math')?.textContent.slice(0, 60) || '?');
+        break;
+      }
+      if (e.classList.contains('math')) break;
+    }
+  });
   return {pageWidth: document.documentElement.scrollWidth, viewWidth: window.innerWidth,
-          overlaps: overlaps};
+          overlaps: overlaps, clipped: clipped};
 }"""
 
 
@@ -198,6 +214,7 @@ def test_book_page_offline(browser_context, path):
     page, problems = _open(context, f"{origin}/{path}", redirect)
     try:
         state = page.evaluate(PAGE_STATE_JS)
+        desktop = page.evaluate(LAYOUT_JS)
         name = _shot_name(path)
         page.screenshot(path=str(SHOTS / f"{name}-desktop.png"))
         page.set_viewport_size(PHONE)
@@ -224,6 +241,8 @@ def test_book_page_offline(browser_context, path):
     )
     overlaps = layout["overlaps"]
     assert overlaps == [], f"{path}: equation numbers over their equations: {overlaps}"
+    for width, seen in (("1280", desktop), ("412", layout)):
+        assert seen["clipped"] == [], f"{path} at {width} px cuts off formulas: {seen['clipped']}"
 
 
 def test_book_pages_reference_nothing_outside_the_site():
