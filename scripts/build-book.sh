@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the book's HTML into _build/html (open _build/html/index.html).
-# Sets up .venv first (scripts/setup-env.sh).
+# Sets up .venv first (scripts/setup-env.sh) and vendors MathJax (scripts/vendor-js.sh: npm, from
+# package-lock.json), so that every page serves all its scripts and fonts itself.
 #
 # The notebooks are NOT executed here (`execute_notebooks: "off"` in _config.yml): the book
 # renders the outputs stored in each .ipynb, and scripts/test.sh re-executes every notebook
@@ -15,6 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 bash scripts/setup-env.sh
+bash scripts/vendor-js.sh
 
 export MPLBACKEND=Agg
 export JUPYTER_PLATFORM_DIRS=1

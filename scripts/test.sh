@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Run every test: lint (ruff), the library's tests (tests/) and every notebook under book/
-# through nbval (each notebook is re-executed and its fresh outputs compared with the stored ones).
-# Sets up .venv first (scripts/setup-env.sh). Extra arguments are passed to pytest,
-# e.g. `bash scripts/test.sh -x -k gating`.
-# Exit status: non-zero if ruff or pytest failed; a pytest run that collected no test is a failure.
+# Run every test: lint (ruff), a warning-free build of the book (scripts/build-book.sh), the
+# library's tests (tests/), the built book in headless Chromium (tests/test_browser.py) and every
+# notebook under book/ through nbval (each notebook is re-executed and its fresh outputs compared
+# with the stored ones). Sets up .venv first (scripts/setup-env.sh). Extra arguments are passed
+# to pytest, e.g. `bash scripts/test.sh -x -k gating` or `bash scripts/test.sh -m browser`.
+# Exit status: non-zero if ruff, the book build or pytest failed; a pytest run that collected no
+# test is a failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +33,13 @@ status=0
 echo "== ruff check ."
 if ! "$PY" -m ruff check .; then
     echo "test.sh: ruff found problems" >&2
+    status=1
+fi
+
+# The browser tests open the built site: build it first (incremental after the first build).
+echo "== book build (scripts/build-book.sh)"
+if ! bash scripts/build-book.sh; then
+    echo "test.sh: the book build failed (or warned)" >&2
     status=1
 fi
 
