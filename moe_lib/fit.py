@@ -1,8 +1,8 @@
 """The driver: iterate a method from a start, stop by a documented rule, diagnose, restart.
 
 :func:`run` iterates one method (exact EM, gradient EM or GD) and records the log-likelihood and
-the penalised objective after every step; :func:`fit_moe` adds seeded restarts and turns the
-diagnostics of :mod:`moe_lib.diagnostics` into ``ConvergenceWarning``s. The fit loop is written
+the penalised objective after every step; :func:`fit_moe` adds seeded restarts and issues
+the diagnostics of :mod:`moe_lib.diagnostics` as warnings (``ConvergenceWarning``). The fit loop is written
 once, here; the estimators of :mod:`moe_lib.estimators` and the book call it.
 
 Every run ends in bounded time: ``max_iter`` steps at most, each inner solve bounded (and stopped
@@ -136,7 +136,7 @@ def run(
     tol : float or None
         Stopping tolerance of :func:`has_converged`; ``None`` runs all ``max_iter`` iterations.
     record_path : bool
-        Keep every iterate in :attr:`FitResult.path`.
+        Keep every iterate in the result's ``path``.
 
     Returns
     -------

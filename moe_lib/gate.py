@@ -21,8 +21,8 @@ from moe_lib.solvers import SolveInfo
 #: them, count as reproduced "to within rounding" by the separation checks.
 SEPARATION_THRESHOLD = 1e-6
 
-#: Log-odds beyond which a fitted probability is 0 or 1 to within ~1e-22: a gate whose scores
-#: reach it is drifting towards infinite coefficients (also in a fit that "converged": under
+#: Log-odds beyond which a fitted probability is 0 or 1 to within ~1e-22. A gate whose scores
+#: reach it is drifting towards infinite coefficients, also in a fit that "converged" (under
 #: quasi-complete separation the log-likelihood has a finite supremum that it approaches).
 SATURATION_LOGODDS = 50.0
 

@@ -25,7 +25,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-#: Default quantile band: the 10% and 90% quantiles over instances.
+#: The default quantile band, the 10% and 90% quantiles over instances.
 DEFAULT_QUANTILES = (0.1, 0.9)
 
 #: Y-axis scales accepted by :func:`convergence_figure`.

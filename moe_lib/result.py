@@ -24,7 +24,7 @@ from moe_lib.params import MoEParams, to_free
 
 @dataclass
 class FitResult:
-    """What :func:`run` returns.
+    """What :func:`moe_lib.fit.run` returns.
 
     Attributes
     ----------
@@ -41,7 +41,8 @@ class FitResult:
     messages : list of str
         Why the fit may not be trustworthy (separation, inner solves at their bound, divergence).
     path : ndarray of shape (n_iter + 1, m) or None
-        With ``record_path=True``: the iterates in free coordinates (:func:`moe_lib.to_free`),
+        With ``record_path=True``: the iterates in free coordinates
+        (:func:`moe_lib.params.to_free`),
         row 0 the start (``nan`` when the run started from responsibilities).
     evaluations, hessians : ndarray of shape (n_iter,)
         Work of each iteration's inner solves: objective-and-gradient evaluations (one pass over

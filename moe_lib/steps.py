@@ -29,7 +29,7 @@ from moe_lib.model import check_model_inputs, e_step
 from moe_lib.params import MoEData, MoEParams, from_free, to_free
 from moe_lib.scaling import standardize
 
-#: An expert whose responsibilities sum to at most this fraction of the samples has vanished: its
+#: An expert whose responsibilities sum to at most this fraction of the samples has vanished; its
 #: M-step is undefined (no data), so its parameters are kept as they are.
 VANISHED_FRACTION = 1e-10
 

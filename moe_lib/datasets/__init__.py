@@ -13,7 +13,7 @@ Three loaders, none of which touches the network:
 
 :func:`read_idx` (:mod:`~moe_lib.datasets.idx`) is the small, strict reader of the IDX format
 used by the last loader. :func:`pca_designs` and :func:`informative_columns`
-(:mod:`~moe_lib.datasets.designs`) turn images into :class:`moe_lib.MoEData` designs.
+(:mod:`~moe_lib.datasets.designs`) turn images into :class:`moe_lib.params.MoEData` designs.
 
 This package imports :mod:`moe_lib.params` (for ``make_data``) and nothing above it; scikit-learn
 is imported inside the functions that need it, so importing the package is cheap.

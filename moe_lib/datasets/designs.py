@@ -41,7 +41,7 @@ def pca_designs(
     The components are fitted on ``X_train`` only, with
     ``sklearn.decomposition.PCA(n_components, svd_solver="covariance_eigh")``, and both sets are
     projected with its ``transform`` (centred by the training mean). The designs are then built
-    by :func:`moe_lib.make_data`, which adds the unpenalised intercept column. Because the
+    by :func:`moe_lib.params.make_data`, which adds the unpenalised intercept column. Because the
     components are orthonormal, an L2 penalty on the coefficients of the scores equals the
     penalty on the pixel-space coefficients they represent (book chapter 7, exercise on
     principal components and the penalty).

@@ -40,7 +40,8 @@ class ExpertFamily(ABC):
     penalized: bool = True
     #: Whether the family has a variance per expert.
     has_sigma: bool = False
-    #: Whether the experts' parameters are tied (the symmetric pairs): their M-step is one fit.
+    #: Whether the experts' parameters are tied (the symmetric pairs), so that their M-step is
+    #: one fit.
     tied: bool = False
 
     @abstractmethod

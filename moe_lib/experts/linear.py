@@ -104,7 +104,7 @@ def robust_scale(y: np.ndarray) -> float:
 class LinearExperts(ExpertFamily):
     """Linear-Gaussian experts ``y | x, z=k ~ N(x^T beta_k, sigma_k^2)``, one variance each.
 
-    The M-step is weighted least squares (:func:`weighted_lstsq`) and the weighted MLE of the
+    The M-step is weighted least squares (``weighted_lstsq``) and the weighted MLE of the
     variance, floored at ``variance_floor_ratio * robust_scale(y)**2`` (a floor that one outlier
     cannot inflate). Clamping is the exact maximiser of Q under that constraint, so EM stays
     monotone; a variance that ends on its floor is reported by the driver. Never penalised.

@@ -1,6 +1,6 @@
 """The mirror-descent step with the complete-data log-partition as mirror map, solved numerically.
 
-:func:`mirror_descent_step` minimises the model :func:`moe_lib.mirror.objective.md_objective`
+:func:`mirror_descent_step` minimises the model :func:`moe_lib.mirror.md_objective`
 over the *realisable* parameters (the "projected" step of the general theorem, our convention for
 the general families; chapter 4 of the book). No M-step of the library is called, so the equality
 ``mirror_descent_step(step_size=1) == em_step`` of Theorem 4.1 of Fruytier, Mokhtari & Sanghavi
@@ -177,10 +177,10 @@ def mirror_descent_step(
 ) -> MoEParams | tuple[MoEParams, MirrorStepResult]:
     """One (projected) mirror-descent step with mirror map ``A``, solved numerically.
 
-    Minimises :func:`moe_lib.mirror.objective.md_objective` ``(., params)`` over the realisable
+    Minimises :func:`moe_lib.mirror.md_objective` ``(., params)`` over the realisable
     parameters ``(w, beta, sigma)``, i.e. over the free coordinates of
     :func:`moe_lib.params.to_free`, from ``params``, with :func:`moe_lib.solvers.maximize`: the
-    analytic gradient (:func:`moe_lib.mirror.objective.md_objective_gradient`) and central
+    analytic gradient (:func:`moe_lib.mirror.md_objective_gradient`) and central
     differences of it, forming the Hessian (Newton) up to
     :data:`moe_lib.solvers.MAX_NEWTON_DIM` free parameters, else Hessian-vector products
     (Newton-CG). Newton is finished by Newton steps with a fresh Hessian each

@@ -23,8 +23,8 @@ The formulas are the closed forms of chapters 4 and 5 of the book, computed inde
 generic E- and M-steps (:mod:`moe_lib.model`, :mod:`moe_lib.steps`, :mod:`moe_lib.experts`) so
 that the generic machinery can be checked against them; only the solver layer
 (:mod:`moe_lib.solvers`) and the driver's vocabulary (:data:`moe_lib.fit.ALGORITHMS`,
-:class:`moe_lib.fit.FitResult`, :func:`moe_lib.fit.has_converged`) are shared. With ``u = x^T w``,
-``a = x^T beta`` and ``c = 2y`` (linear) or ``c = 2y - 1`` (logistic):
+:class:`moe_lib.result.FitResult`, :func:`moe_lib.fit.has_converged`) are shared. With
+``u = x^T w``, ``a = x^T beta`` and ``c = 2y`` (linear) or ``c = 2y - 1`` (logistic):
 
 - posterior ``p = P(z = 1 | x, y) = sig(u + c a)``;
 - complete-data log-partition ``A_x = sp(u) + a^2/2`` (linear) or ``sp(u) + sp(a)`` (logistic);

@@ -2,7 +2,7 @@
 
 :func:`run` is :func:`moe_lib.fit.run` for the closed forms of this package: the same algorithm
 names (:data:`moe_lib.fit.ALGORITHMS`), the same stopping rule (:func:`moe_lib.fit.has_converged`)
-and the same result type (:class:`moe_lib.fit.FitResult`, whose ``params`` are those of
+and the same result type (:class:`moe_lib.result.FitResult`, whose ``params`` are those of
 :func:`moe_lib.symmetric.to_moe_params`).
 """
 
