@@ -2,8 +2,8 @@
 
 :func:`run` iterates one method (exact EM, gradient EM or GD) and records the log-likelihood and
 the penalised objective after every step; :func:`fit_moe` adds seeded restarts and issues
-the diagnostics of :mod:`moe_lib.diagnostics` as warnings (``ConvergenceWarning``). The fit loop is written
-once, here; the estimators of :mod:`moe_lib.estimators` and the book call it.
+the diagnostics of :mod:`moe_lib.diagnostics` as warnings (``ConvergenceWarning``). The fit
+loop is written once, here; the estimators of :mod:`moe_lib.estimators` and the book call it.
 
 Every run ends in bounded time: ``max_iter`` steps at most, each inner solve bounded (and stopped
 when it stalls), and an exact EM run stops early when an inner solve has failed on
