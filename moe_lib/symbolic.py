@@ -3,19 +3,29 @@
 A chapter writes ``check_identity("name", lhs, rhs)``; the helper prints ``name: lhs - rhs = 0``
 when SymPy proves it and raises :class:`IdentityError` otherwise, so that a wrong identity fails
 the notebook (and nbval, and CI) instead of printing a non-zero difference that nobody reads.
+Only simplifications valid under the symbols' declared assumptions are used.
+
+Where SymPy cannot close an identity (a sigmoid inside a Gaussian integral, a matrix of symbolic
+size), :func:`check_numerically` evaluates both sides at many random points and says so in its
+output: a numerical check, labelled as such, not a proof.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import sympy as sp
 
-#: Simplification strategies tried in order; cheap ones first.
+#: Simplification strategies tried in order; cheap ones first. Each is valid for every value the
+#: symbols' declared assumptions allow: ``expand_log`` without ``force`` splits ``log(a b)`` only
+#: when ``a`` and ``b`` are known positive (``force=True`` would "prove" identities that fail
+#: where a logarithm's argument is negative), so an identity that needs positivity needs symbols
+#: declared ``positive=True``.
 _STRATEGIES: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
     sp.expand,
     sp.simplify,
-    lambda e: sp.simplify(sp.expand(sp.expand_log(e, force=True))),
+    lambda e: sp.simplify(sp.expand(sp.expand_log(e))),
     lambda e: sp.simplify(e.rewrite(sp.exp)),
 )
 
@@ -94,3 +104,72 @@ def check_identity(name: str, lhs, rhs, *, quiet: bool = False) -> sp.Expr | sp.
         shown = f"zero {d.shape[0]}x{d.shape[1]} matrix" if is_matrix else "0"
         print(f"{name}: lhs - rhs = {shown}")
     return d
+
+
+def check_numerically(
+    name: str,
+    lhs: Callable[..., np.ndarray],
+    rhs: Callable[..., np.ndarray],
+    draw: Callable[[np.random.Generator], tuple],
+    *,
+    n_points: int = 200,
+    rtol: float = 1e-9,
+    seed: int = 0,
+    quiet: bool = False,
+) -> float:
+    """Check ``lhs(*args) == rhs(*args)`` at ``n_points`` random points; print or raise.
+
+    Parameters
+    ----------
+    name : str
+        What the identity says.
+    lhs, rhs : callable
+        The two sides, evaluated on the same arguments (numbers or arrays).
+    draw : callable
+        ``rng -> args``: one random point (a tuple of arguments).
+    n_points : int
+        How many points.
+    rtol : float
+        Largest allowed ``|lhs - rhs| / (1 + |lhs|)``.
+    seed : int
+        Seed of the points.
+    quiet : bool
+        Do not print on success.
+
+    Returns
+    -------
+    float
+        The largest relative difference found.
+
+    Raises
+    ------
+    IdentityError
+        When a point breaks the identity; the message gives the point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.special import expit
+    >>> _ = check_numerically("symmetry", lambda u: expit(-u), lambda u: 1 - expit(u),
+    ...                       lambda rng: (rng.normal(scale=5.0),), rtol=1e-12)
+    symmetry: checked numerically at 200 random points (not a proof); max relative ...
+    """
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for _ in range(n_points):
+        args = draw(rng)
+        a = np.asarray(lhs(*args), dtype=float)
+        b = np.asarray(rhs(*args), dtype=float)
+        rel = float(np.max(np.abs(a - b) / (1.0 + np.abs(a))))
+        if not rel <= rtol:
+            raise IdentityError(
+                f"{name}: fails numerically at {args}: lhs = {a}, rhs = {b} (relative "
+                f"difference {rel:.3g} > {rtol:g})"
+            )
+        worst = max(worst, rel)
+    if not quiet:
+        print(
+            f"{name}: checked numerically at {n_points} random points (not a proof); max "
+            f"relative difference below {rtol:g}"
+        )
+    return worst

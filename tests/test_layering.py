@@ -43,7 +43,8 @@ RANK = {
     "symmetric": 9,
     "plotting": 0,
     "symbolic": 0,
-    "explorer": 0,
+    "explorer": 0.5,
+    "figstyle": 0,
     "mirror": 4,
 }
 #: What mirror may import from moe_lib (nothing that computes an EM step).
