@@ -15,12 +15,12 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-#: Width of the book's text column in CSS pixels (sphinx-book-theme at a desktop width), the
-#: widest a figure is shown.
-PAGE_WIDTH_PX = 760
-#: The smallest text a figure may show at the page's width, in CSS pixels: the size of the
-#: book's small print (captions).
-MIN_TEXT_PX = 12.0
+#: The widest a figure is shown, in CSS pixels: a chapter's output area in sphinx-book-theme at a
+#: desktop width (measured in the built book at 1280 px).
+PAGE_WIDTH_PX = 672
+#: The smallest text a figure may show at the page's width, in CSS pixels: the book's small print
+#: (captions, 0.9 of the 16 px body text; measured in the built book).
+MIN_TEXT_PX = 14.4
 #: Resolution of the figures stored in the chapters (sharp on high-resolution screens).
 DPI = 150
 
@@ -29,11 +29,11 @@ STYLE = {
     "savefig.dpi": DPI,
     "figure.figsize": (6.4, 4.0),
     "font.size": 10.0,
-    "axes.titlesize": 10.5,
+    "axes.titlesize": 11.0,
     "axes.labelsize": 10.0,
-    "xtick.labelsize": 9.0,
-    "ytick.labelsize": 9.0,
-    "legend.fontsize": 9.0,
+    "xtick.labelsize": 10.0,
+    "ytick.labelsize": 10.0,
+    "legend.fontsize": 10.0,
     "figure.titlesize": 11.0,
     "axes.grid": True,
     "grid.alpha": 0.3,
@@ -48,7 +48,7 @@ def use_book_style() -> None:
     >>> import matplotlib as mpl
     >>> use_book_style()
     >>> mpl.rcParams["figure.dpi"], mpl.rcParams["xtick.labelsize"]
-    (150.0, 9.0)
+    (150.0, 10.0)
     """
     mpl.rcParams.update(STYLE)
 
@@ -75,7 +75,7 @@ def smallest_text_px(fig: Figure, page_width_px: float = PAGE_WIDTH_PX) -> tuple
     >>> fig, ax = plt.subplots(figsize=(5.0, 3.0), dpi=150)
     >>> _ = ax.set_xlabel("iteration", fontsize=10)
     >>> size, text = smallest_text_px(fig)
-    >>> round(size, 1) <= 20.8, text != ""
+    >>> bool(round(size, 1) <= 20.9), text != ""
     (True, True)
     >>> plt.close(fig)
     """
@@ -105,7 +105,7 @@ def check_legible(fig: Figure, min_px: float = MIN_TEXT_PX) -> Figure:
     >>> check_legible(fig)
     Traceback (most recent call last):
     ...
-    ValueError: figure text 'tiny' would be 6.0 px tall at the page's width (760 px), below ...
+    ValueError: figure text 'tiny' would be 5.3 px tall at the page's width (672 px), below ...
     >>> plt.close(fig)
     """
     size, text = smallest_text_px(fig)
