@@ -43,7 +43,11 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         Add an (unpenalised) intercept to the experts and to the gate.
     alpha : float, default=0.0
         L2 penalty on the gate's coefficients (intercepts excluded). Linear experts are never
-        penalised; ``alpha`` exists here so that a gate that separates can be regularised.
+        penalised; ``alpha`` exists here so that a gate that separates can be regularised. The
+        default is the maximum-likelihood fit the book's theory is about: exact EM is then
+        independent of the units of ``X`` and ``y`` (a fixed default penalty would not be), and a
+        gate whose coefficients run off to infinity (no maximum exists) is detected, stopped and
+        reported by a ``ConvergenceWarning`` that suggests ``alpha > 0``.
 
     Attributes
     ----------

@@ -18,7 +18,9 @@ class MixtureOfLogisticExperts(ClassifierMixin, BaseMixtureOfExperts):
     Binary labels give Bernoulli experts; counts with ``n_trials`` give binomial experts; C >= 3
     classes give multinomial (softmax) experts with class 0 (the first of ``classes_``) as
     reference. Parameters are those of :class:`MixtureOfLinearExperts`; here ``alpha`` penalises
-    the gate's and the experts' coefficients (intercepts excluded).
+    the gate's and the experts' coefficients (intercepts excluded). The default ``alpha = 0`` is
+    the maximum-likelihood fit: when the labels are separable no maximum exists, and the run-off
+    is detected, stopped and reported by a ``ConvergenceWarning`` that suggests ``alpha > 0``.
 
     Attributes
     ----------
