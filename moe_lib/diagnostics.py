@@ -21,6 +21,20 @@ SATURATION_LOGODDS = 50.0
 FLOOR_RTOL = 1e-6
 
 
+def expert_name(k: int) -> str:
+    """How messages name the expert in row ``k`` of the parameters.
+
+    The book numbers experts 1..K (expert 1 is the gate's reference) while arrays index them
+    0..K-1; messages give both so that neither reader has to translate.
+
+    Examples
+    --------
+    >>> expert_name(0)
+    'expert 1 (index 0)'
+    """
+    return f"expert {k + 1} (index {k})"
+
+
 def separation_messages(
     family: ExpertFamily, data: MoEData, params: MoEParams, resp: np.ndarray
 ) -> list[str]:
@@ -32,12 +46,12 @@ def separation_messages(
     >>> from moe_lib import LogisticExperts, MoEParams, make_data
     >>> data = make_data(np.array([[-1.0], [1.0]]), np.array([0.0, 1.0]))
     >>> params = MoEParams(np.zeros((2, 2)), np.array([[0.0, 60.0], [0.0, 60.0]]))
-    >>> separation_messages(LogisticExperts(), data, params, np.full((2, 2), 0.5))[0][:9]
-    'expert 0 '
+    >>> separation_messages(LogisticExperts(), data, params, np.full((2, 2), 0.5))[0][:19]
+    'expert 1 (index 0) '
     """
     msgs = [
-        f"expert {k} reproduces every label it is responsible for: its data look separable, so "
-        "its maximum-likelihood coefficients are infinite; use alpha > 0"
+        f"{expert_name(k)} reproduces every label it is responsible for: its data look "
+        "separable, so its maximum-likelihood coefficients are infinite; use alpha > 0"
         for k in family.separated_experts(data, resp, params, SEPARATION_THRESHOLD)
     ]
     return msgs + gate_separation_messages(data, params, resp)
@@ -110,12 +124,12 @@ def vanished_messages(resp: np.ndarray, vanished: list[int]) -> list[str]:
     Examples
     --------
     >>> import numpy as np
-    >>> vanished_messages(np.array([[1.0, 0.0]]), [1])[0][:29]
-    "expert 1's weight vanished (i"
+    >>> vanished_messages(np.array([[1.0, 0.0]]), [1])[0][:36]
+    "expert 2 (index 1)'s weight vanished"
     """
     nk = resp.sum(axis=0)
     return [
-        f"expert {k}'s weight vanished (its responsibilities sum to {nk[k]:.3g} of "
+        f"{expert_name(k)}'s weight vanished (its responsibilities sum to {nk[k]:.3g} of "
         f"{resp.shape[0]} samples): it takes no part in the fit, and its parameters are those it "
         "had when it lost its data; use fewer experts (n_experts) or alpha > 0"
         for k in vanished
@@ -132,14 +146,14 @@ def variance_floor_messages(family: ExpertFamily, data: MoEData, params: MoEPara
     >>> data = make_data(np.zeros((4, 1)), np.array([0.0, 0.0, 1.0, 2.0]))
     >>> floor = np.sqrt(LinearExperts().variance_floor(data.y))
     >>> params = MoEParams(np.zeros((2, 2)), np.zeros((2, 2)), np.array([floor, 1.0]))
-    >>> variance_floor_messages(LinearExperts(), data, params)[0][:36]
-    "expert 0's standard deviation sits o"
+    >>> variance_floor_messages(LinearExperts(), data, params)[0][:46]
+    "expert 1 (index 0)'s standard deviation sits o"
     """
     if not family.has_sigma:
         return []
     floor = np.sqrt(family.variance_floor(data.y))
     return [
-        f"expert {k}'s standard deviation sits on its floor ({params.sigma[k]:.3g}): it has "
+        f"{expert_name(k)}'s standard deviation sits on its floor ({params.sigma[k]:.3g}): it has "
         "collapsed onto (nearly) repeated values of y, where the likelihood is unbounded, so "
         "the log-likelihood, AIC and BIC of this fit are not meaningful; use fewer experts "
         "(n_experts), or model the repeated values separately"

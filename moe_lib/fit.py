@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from moe_lib._validation import check_choice, check_int, check_real, check_rng
-from moe_lib.diagnostics import identical_experts_message
+from moe_lib.diagnostics import expert_name, identical_experts_message
 from moe_lib.experts import ExpertFamily
 from moe_lib.model import check_model_inputs, e_step
 from moe_lib.params import MoEData, MoEParams, penalty
@@ -218,8 +218,7 @@ def run(
                     f"EM stopped at iteration {t + 1}: {stalled}'s M-step failed to reach its "
                     f"tolerance on {FAILED_SOLVES_TO_STOP} consecutive iterations (its "
                     "coefficients run off: the likelihood keeps rising towards a supremum that "
-                    "no finite parameter attains)"
-                    + ("; use alpha > 0" if alpha == 0 else "")
+                    "no finite parameter attains)" + ("; use alpha > 0" if alpha == 0 else "")
                 )
                 break
         if tol is not None and has_converged(trace.objs, tol, data.n_samples):
@@ -235,7 +234,7 @@ def run(
 
 def _count_failures(failures: dict[str, int], info) -> str | None:
     """Update the consecutive-failure counts per block; the block that reached the limit."""
-    blocks = {"the gate": info.gate} | {f"expert {k}": s for k, s in enumerate(info.experts)}
+    blocks = {"the gate": info.gate} | {expert_name(k): s for k, s in enumerate(info.experts)}
     for block, solve in blocks.items():
         failures[block] = failures.get(block, 0) + 1 if solve and solve.hit_bound else 0
         if failures[block] >= FAILED_SOLVES_TO_STOP:
@@ -292,8 +291,15 @@ def fit_moe(
     for p0, r0 in starts:
         try:
             res = run(
-                family, data, init_params=p0, init_resp=r0, algorithm=algorithm, alpha=alpha,
-                step_size=step_size, max_iter=max_iter, tol=tol,
+                family,
+                data,
+                init_params=p0,
+                init_resp=r0,
+                algorithm=algorithm,
+                alpha=alpha,
+                step_size=step_size,
+                max_iter=max_iter,
+                tol=tol,
             )
         except ValueError as exc:
             if len(starts) == 1:

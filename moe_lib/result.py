@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from moe_lib.diagnostics import (
+    expert_name,
     identical_experts_message,
     inner_solve_messages,
     saturation_messages,
@@ -153,7 +154,7 @@ class Trace:
         if info is not None:
             messages += inner_solve_messages(info.gate, "the gate", alpha)
             for k, solve in enumerate(info.experts):
-                messages += inner_solve_messages(solve, f"expert {k}", alpha)
+                messages += inner_solve_messages(solve, expert_name(k), alpha)
             messages += vanished_messages(resp, info.vanished)
         messages += variance_floor_messages(family, data, params)
         # Only a start on the symmetric fixed point is diagnosed: a fit from an asymmetric start
@@ -169,6 +170,15 @@ class Trace:
             m = to_free(family, params).size
             path = np.array([np.full(m, np.nan) if v is None else v for v in self.path])
         return FitResult(
-            params, np.array(self.lls), np.array(self.objs), len(self.objs), converged, resp,
-            messages, path, np.array(self.evaluations), np.array(self.hessians), best_t,
+            params,
+            np.array(self.lls),
+            np.array(self.objs),
+            len(self.objs),
+            converged,
+            resp,
+            messages,
+            path,
+            np.array(self.evaluations),
+            np.array(self.hessians),
+            best_t,
         )

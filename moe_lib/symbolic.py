@@ -5,9 +5,10 @@ when SymPy proves it and raises :class:`IdentityError` otherwise, so that a wron
 the notebook (and nbval, and CI) instead of printing a non-zero difference that nobody reads.
 Only simplifications valid under the symbols' declared assumptions are used.
 
-Where SymPy cannot close an identity (a sigmoid inside a Gaussian integral, a matrix of symbolic
-size), :func:`check_numerically` evaluates both sides at many random points and says so in its
-output: a numerical check, labelled as such, not a proof.
+Identities between matrices of symbolic size (``sympy.MatrixSymbol`` algebra) are closed too:
+their difference must reduce to a ``ZeroMatrix``. Where SymPy cannot close an identity (a sigmoid
+inside a Gaussian integral), :func:`check_numerically` evaluates both sides at many random points
+and says so in its output: a numerical check, labelled as such, not a proof.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ _STRATEGIES: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
     lambda e: sp.simplify(sp.expand(sp.expand_log(e))),
     lambda e: sp.simplify(e.rewrite(sp.exp)),
 )
+
+
+def _is_zero(e) -> bool:
+    """0, or a zero matrix of symbolic size (which does not compare equal to 0)."""
+    return bool(e == 0) or bool(getattr(e, "is_ZeroMatrix", False))
 
 
 class IdentityError(AssertionError):
@@ -53,17 +59,23 @@ def difference(lhs, rhs) -> sp.Expr | sp.Matrix:
     >>> x = sp.Symbol("x")
     >>> difference(sp.sin(x) ** 2 + sp.cos(x) ** 2, 1)
     0
+    >>> A = sp.MatrixSymbol("A", sp.Symbol("n"), sp.Symbol("n"))
+    >>> difference(A * A.I * A, A)
+    0
     """
     diff = sp.sympify(lhs) - sp.sympify(rhs)
     if isinstance(diff, sp.MatrixBase):
         return diff.applyfunc(lambda e: difference(e, 0))
+    symbolic_size = isinstance(diff, sp.MatrixExpr)
     result = diff
     for strategy in _STRATEGIES:
         try:
             result = strategy(diff)
+            # products such as A A^{-1} cancel only when the expression is evaluated
+            result = result.doit() if symbolic_size else result
         except (AttributeError, TypeError):
             continue
-        if result == 0:
+        if _is_zero(result):
             return sp.Integer(0)
     return result
 
@@ -96,7 +108,7 @@ def check_identity(name: str, lhs, rhs, *, quiet: bool = False) -> sp.Expr | sp.
     binomial square: lhs - rhs = 0
     """
     d = difference(lhs, rhs)
-    zero = all(e == 0 for e in d) if isinstance(d, sp.MatrixBase) else d == 0
+    zero = all(e == 0 for e in d) if isinstance(d, sp.MatrixBase) else _is_zero(d)
     if not zero:
         raise IdentityError(f"{name}: lhs - rhs simplifies to {d}, not 0")
     if not quiet:
@@ -152,7 +164,8 @@ def check_numerically(
     >>> from scipy.special import expit
     >>> _ = check_numerically("symmetry", lambda u: expit(-u), lambda u: 1 - expit(u),
     ...                       lambda rng: (rng.normal(scale=5.0),), rtol=1e-12)
-    symmetry: checked numerically at 200 random points (not a proof); max relative ...
+    symmetry: checked numerically at 200 random points (not a proof);
+        largest relative difference below 1e-12
     """
     rng = np.random.default_rng(seed)
     worst = 0.0
@@ -169,7 +182,7 @@ def check_numerically(
         worst = max(worst, rel)
     if not quiet:
         print(
-            f"{name}: checked numerically at {n_points} random points (not a proof); max "
-            f"relative difference below {rtol:g}"
+            f"{name}: checked numerically at {n_points} random points (not a proof);\n"
+            f"    largest relative difference below {rtol:g}"
         )
     return worst

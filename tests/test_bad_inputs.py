@@ -330,7 +330,7 @@ def test_penalty_makes_duplicate_columns_legal():
 # Experts without weight, collapsing variances
 # --------------------------------------------------------------------------------------------
 def test_init_resp_must_give_every_expert_weight():
-    with pytest.raises(ValueError, match="init_resp gives expert 1 no weight"):
+    with pytest.raises(ValueError, match="init_resp gives expert 2 no weight"):
         lin().fit(X, Y, init_resp=np.c_[np.ones(N), np.zeros(N)])
     with pytest.raises(ValueError, match="init_resp must be non-negative with rows that sum to 1"):
         lin().fit(X, Y, init_resp=np.c_[np.full(N, 1.5), np.full(N, -0.5)])
@@ -341,7 +341,7 @@ def test_init_resp_must_give_every_expert_weight():
 def test_expert_without_weight_during_fitting():
     """An expert whose weight vanishes does not abort the fit: the fit is returned, finite, with
     a warning that names the expert and suggests fewer experts."""
-    vanished = r"expert 1's weight vanished .* use fewer experts"
+    vanished = r"expert 2 \(index 1\)'s weight vanished .* use fewer experts"
     # responsibilities that are positive but negligible from the start
     tiny = np.c_[np.ones(N), np.full(N, 1e-300)]
     tiny[:, 0] -= tiny[:, 1]

@@ -69,7 +69,9 @@ class BaseMixtureOfExperts(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "random_state": [
-            None, Interval(Integral, 0, None, closed="left"), np.random.RandomState,
+            None,
+            Interval(Integral, 0, None, closed="left"),
+            np.random.RandomState,
             np.random.Generator,
         ],
         "fit_intercept": ["boolean"],
@@ -160,7 +162,8 @@ class BaseMixtureOfExperts(BaseEstimator):
         empty = np.flatnonzero(R.sum(axis=0) <= 0)
         if empty.size:
             raise ValueError(
-                f"init_resp gives expert {int(empty[0])} no weight (its column sums to 0)"
+                f"init_resp gives expert {int(empty[0]) + 1} no weight (column {int(empty[0])} "
+                "sums to 0)"
             )
         return R
 
@@ -173,8 +176,7 @@ class BaseMixtureOfExperts(BaseEstimator):
             )
         if init_params.n_experts != self.n_experts:
             raise ValueError(
-                f"init_params has {init_params.n_experts} experts but n_experts="
-                f"{self.n_experts}"
+                f"init_params has {init_params.n_experts} experts but n_experts={self.n_experts}"
             )
         return init_params.check(family, data, "init_params")
 
@@ -191,17 +193,24 @@ class BaseMixtureOfExperts(BaseEstimator):
         # timestamps) must not make it look collinear with the intercept.
         std, _ = standardize(data)
         if self.alpha == 0 or not family.penalized:
-            self._check_full_rank(
-                std.X, "X", "" if not family.penalized else ", or use alpha > 0"
-            )
+            self._check_full_rank(std.X, "X", "" if not family.penalized else ", or use alpha > 0")
         if self.alpha == 0:
             self._check_full_rank(std.gate_X, "gate_X (the gate design)", ", or use alpha > 0")
         init_resp = self._check_init_resp(init_resp, n)
         init_params = self._check_init_params(init_params, data, family)
         best, finals = fit_moe(
-            family, data, self.n_experts, algorithm=self.algorithm, alpha=float(self.alpha),
-            step_size=self.step_size, max_iter=self.max_iter, tol=self.tol, n_init=self.n_init,
-            random_state=self.random_state, init_resp=init_resp, init_params=init_params,
+            family,
+            data,
+            self.n_experts,
+            algorithm=self.algorithm,
+            alpha=float(self.alpha),
+            step_size=self.step_size,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_init=self.n_init,
+            random_state=self.random_state,
+            init_resp=init_resp,
+            init_params=init_params,
         )
         self.family_ = family
         self.params_ = best.params
