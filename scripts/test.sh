@@ -48,7 +48,7 @@ pytest_rc=0
 "$PY" -m pytest tests book \
     --nbval --nbval-current-env \
     --nbval-sanitize-with book/nbval_sanitize.cfg \
-    -p no:cacheprovider \
+    -p no:cacheprovider --durations=15 \
     -q "$@" || pytest_rc=$?
 
 if [[ $pytest_rc -eq 5 ]]; then

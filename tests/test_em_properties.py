@@ -92,7 +92,7 @@ instances = dict(
 
 
 @pytest.mark.parametrize("family_name", FAMILY_NAMES)
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(**instances)
 def test_em_never_decreases_objective(family_name, K, n, d, alpha, seed):
     check_monotone(family_name, K, n, d, alpha, seed)
