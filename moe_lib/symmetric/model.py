@@ -12,7 +12,7 @@ log-partition's gradient minus the mean expected sufficient statistic. The bridg
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, log_expit
+from scipy.special import expit
 
 from moe_lib._validation import check_int, check_real
 from moe_lib.params import MoEParams
@@ -207,7 +207,9 @@ def _posterior(kind, X, y, w, beta):
 def neg_loglik(kind: str, X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray) -> float:
     """Mean negative log-likelihood ``L = -(1/n) sum_i log p(y_i | x_i)``, all constants included.
 
-    Computed with ``logaddexp`` of the two experts' log-joint terms (log-sigmoid gate).
+    Computed without overflow as ``softplus(v) - softplus(u) + log f(-a)``, with the gate score
+    ``u = x^T w``, the expert score ``a = x^T beta``, the posterior log-odds ``v`` and ``f`` the
+    expert's density (``log p(y | x) = log(sig(-u) f(-a)) + log(1 + e^v)``).
 
     Parameters
     ----------
@@ -231,15 +233,7 @@ def neg_loglik(kind: str, X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.
 
 
 def _neg_loglik(kind, X, y, w, beta):
-    u, a = X @ w, X @ beta
-    if kind == "linear":
-        # log N(y; +-a, 1) = -log(2 pi)/2 - (y^2 + a^2)/2 +- y a
-        base = -0.5 * np.log(2 * np.pi) - 0.5 * (y**2 + a**2)
-        per = base + np.logaddexp(log_expit(u) + y * a, log_expit(-u) - y * a)
-    else:
-        sa = (2.0 * y - 1.0) * a
-        per = np.logaddexp(log_expit(u) + log_expit(sa), log_expit(-u) + log_expit(-sa))
-    return float(-np.mean(per))
+    return evaluate(kind, X, y, w, beta, gradient=False)[0]
 
 
 def gradient(
