@@ -61,9 +61,12 @@ class SolveInfo:
         True when the solve stopped because it reached ``max_iter`` (or could not make progress)
         before meeting the tolerance.
     n_evaluations : int
-        Evaluations of the objective and gradient (each one pass over the data).
+        Evaluations of the objective and gradient.
     n_hessians : int
-        Hessians formed (each a weighted Gram matrix per block: one pass, ``p`` times the work).
+        Hessians formed (a weighted Gram matrix per block each).
+    passes : float
+        Their cost in passes over the data (``Problem.passes``), Hessian-vector products
+        included.
     curvature : Curvature or None
         What the solve learnt of the curvature (a factorised negated Hessian and secant pairs),
         for a later solve of a nearby problem.
@@ -85,6 +88,7 @@ class SolveInfo:
     hit_bound: bool
     n_evaluations: int = 0
     n_hessians: int = 0
+    passes: float = 0.0
     curvature: Curvature | None = field(default=None, repr=False, compare=False)
     unbounded: bool = False
 
@@ -97,7 +101,18 @@ class Problem:
     and :meth:`_neg_hessp` when Newton-CG may be used. Callers use :meth:`value`,
     :meth:`gradient`, :meth:`neg_hessian` and :meth:`neg_hessp`, which evaluate only when the
     point changes.
+
+    The work is counted in *passes over the data*: one pass is one product of the ``n``-row
+    design with one vector (``n p`` multiply-adds; elementwise work is not counted). An
+    evaluation of a regression with ``m`` linear score columns costs ``2 m`` passes (the scores
+    and the gradient's product ``X^T R``), a Hessian-vector product ``2 m`` as well, and a
+    weighted Gram matrix ``X^T diag(s) X`` ``(p + 1) / 2`` passes (its distinct entries).
+    Subclasses set :attr:`evaluation_passes`, :attr:`hessian_passes` and :attr:`hessp_passes`.
     """
+
+    evaluation_passes = 0.0
+    hessian_passes = 0.0
+    hessp_passes = 0.0
 
     def __init__(self) -> None:
         self._x: np.ndarray | None = None
@@ -107,6 +122,7 @@ class Problem:
         #: Evaluations and Hessians computed so far (the solve's cost, reported in SolveInfo).
         self.n_evaluations = 0
         self.n_hessians = 0
+        self.passes = 0.0
         #: Set by evaluations of problems with linear scores (see :meth:`score_size`).
         self._score_size = 0.0
 
@@ -146,6 +162,7 @@ class Problem:
     def _at(self, x: np.ndarray) -> None:
         if self._x is None or not np.array_equal(self._x, x):
             self.n_evaluations += 1
+            self.passes += self.evaluation_passes
             self._value = float(self._evaluate(x))
             self._x = np.array(x, dtype=float, copy=True)
             self._grad = None
@@ -168,10 +185,12 @@ class Problem:
         self._at(x)
         if self._hess is None:
             self.n_hessians += 1
+            self.passes += self.hessian_passes
             self._hess = self._neg_hessian()
         return self._hess
 
     def neg_hessp(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The negated Hessian at ``x`` times ``u``, shape (m,)."""
         self._at(x)
+        self.passes += self.hessp_passes
         return self._neg_hessp(u)

@@ -210,7 +210,7 @@ def run(
             )
             break
         params, resp = new, new_resp
-        trace.record(params, resp, ll, obj, info)
+        trace.record(params, resp, ll, obj, info, _passes(family, data, new, info))
         if info is not None and exact:
             stalled = _count_failures(failures, info)
             if stalled:
@@ -230,6 +230,16 @@ def run(
             + ("" if exact else f"; reduce step_size (it was {step_size})")
         )
     return trace.result(data, alpha, algorithm, step_size, messages, symmetric_start)
+
+
+def _passes(family, data, params, info) -> float:
+    """An iteration's cost in passes over the data (see :attr:`FitResult.passes`)."""
+    # The E-step's scores: one product per gate row and per expert coefficient vector.
+    scores = params.gate.shape[0] + params.coef.size // params.coef.shape[-1]
+    if info is None:  # a gradient step: the scores and as many products X^T R
+        return 2.0 * scores
+    solves = sum(s.passes for s in info)
+    return scores + solves + family.closed_form_passes(params.n_experts, data.X.shape[1])
 
 
 def _count_failures(failures: dict[str, int], info) -> str | None:

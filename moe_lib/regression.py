@@ -74,6 +74,10 @@ class SoftmaxRegression(Problem):
         self.targets_x = self.targets_r.T @ X
         self.unit_rows = bool(np.all(self.row_weight == 1.0))
         self.blocks = row_blocks(n, max(self.C - 1, p))
+        m = self.C - 1
+        self.evaluation_passes = self.hessp_passes = 2.0 * m
+        # A (C - 1) x (C - 1) grid of weighted Gram matrices, symmetric: m (m + 1) / 2 distinct.
+        self.hessian_passes = m * (m + 1) / 2 * (p + 1) / 2
 
     def _evaluate(self, v):
         # One pass over X in row blocks: scores, log-sum-exp, probabilities, and the products
@@ -196,6 +200,8 @@ class LogisticRegressions(Problem):
         self.WY = weights * (y[:, None] if y.ndim == 1 else y)
         self.WM = weights * trials[:, None]
         self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
+        self.evaluation_passes = self.hessp_passes = 2.0 * self.K
+        self.hessian_passes = self.K * (self.p + 1) / 2
 
     def _evaluate(self, b):
         # Value per regression, the gradient (penalty excluded) and the expit of the scores, in

@@ -49,6 +49,14 @@ class FitResult:
         Work of each iteration's inner solves: objective-and-gradient evaluations (one pass over
         the data each) and Hessians formed (a weighted Gram matrix per block each), summed over
         the gate's and the experts' solves; zero for closed forms and gradient steps.
+    passes : ndarray of shape (n_iter,)
+        The cost of each iteration in passes over the data, one pass being one product of the
+        ``n``-row design with one vector (``n p`` multiply-adds; elementwise work not counted):
+        the scores of every gate row and expert coefficient vector (the E-step), plus, for an
+        exact M-step, its closed forms and its inner solves' evaluations and Hessians
+        (``moe_lib._problem.Problem`` says what each costs), or, for a gradient step, the
+        gradient's products ``X^T R`` (as many as the scores). Deterministic, so that methods
+        can be compared by work as well as by iterations.
     best_iter : int
         The iteration whose iterate ``params`` is (1-based): the last for exact EM, the best
         for a gradient method whose objective went down; :attr:`loglik` and :attr:`objective`
@@ -76,6 +84,7 @@ class FitResult:
     evaluations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     hessians: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     best_iter: int = 0
+    passes: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def loglik(self) -> float:
@@ -102,7 +111,7 @@ class Trace:
     >>> trace = Trace(LinearExperts(), None, record_path=False, init_params=None)
     >>> p = MoEParams(np.zeros((2, 1)), np.zeros((2, 1)), np.ones(2))
     >>> for obj in (1.0, 3.0, 2.0):
-    ...     trace.record(p, np.full((1, 2), 0.5), obj, obj, None)
+    ...     trace.record(p, np.full((1, 2), 0.5), obj, obj, None, 4.0)
     >>> trace.best[:2], trace.decreases
     ((3.0, 2), [3])
     """
@@ -113,6 +122,7 @@ class Trace:
         self.objs: list[float] = []
         self.evaluations: list[int] = []
         self.hessians: list[int] = []
+        self.passes: list[float] = []
         self.best = None
         self.decreases: list[int] = []
         self.last_info = None
@@ -123,7 +133,7 @@ class Trace:
     def raw(self, params):
         return params if self.scaling is None else self.scaling.to_raw(params)
 
-    def record(self, params, resp, ll, obj, info):
+    def record(self, params, resp, ll, obj, info, passes):
         if self.objs and obj < self.objs[-1] - 1e-13 * (1.0 + abs(obj)):
             self.decreases.append(len(self.objs) + 1)
         self.lls.append(ll)
@@ -131,6 +141,7 @@ class Trace:
         solves = list(info) if info is not None else []
         self.evaluations.append(sum(s.n_evaluations for s in solves))
         self.hessians.append(sum(s.n_hessians for s in solves))
+        self.passes.append(float(passes))
         self.last_info = info if info is not None else self.last_info
         if self.best is None or obj >= self.best[0] or self.scaling is not None:
             self.best = (obj, len(self.objs), params, resp)
@@ -181,4 +192,5 @@ class Trace:
             np.array(self.evaluations),
             np.array(self.hessians),
             best_t,
+            np.array(self.passes),
         )

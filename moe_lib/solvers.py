@@ -115,7 +115,8 @@ def maximize(
         x, info = newton_cg(problem, x0, tol=tol, max_iter=max_iter)
     if polish:
         x = polish_steps(problem, x, polish)
-    return x, replace(info, n_evaluations=problem.n_evaluations, n_hessians=problem.n_hessians)
+    return x, replace(info, n_evaluations=problem.n_evaluations, n_hessians=problem.n_hessians,
+                      passes=problem.passes)
 
 
 def newton(

@@ -218,6 +218,7 @@ class BaseMixtureOfExperts(BaseEstimator):
         self.objective_history_ = best.objective_history
         self.loglik_ = best.loglik
         self.n_iter_ = best.n_iter
+        self.passes_ = best.passes
         self.converged_ = best.converged
         self.init_objectives_ = finals
         self.fit_messages_ = list(best.messages)

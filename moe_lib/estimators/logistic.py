@@ -28,7 +28,7 @@ class MixtureOfLogisticExperts(ClassifierMixin, BaseMixtureOfExperts):
     coef_ : ndarray of shape (K, p), or (K, C, p) for C >= 3 classes
     intercept_ : ndarray of shape (K,), or (K, C)
     gate_coef_, gate_intercept_, loglik_, loglik_history_, objective_history_, n_iter_,
-    converged_, init_objectives_, fit_messages_, params_ :
+    passes_, converged_, init_objectives_, fit_messages_, params_ :
         As in :class:`MixtureOfLinearExperts`.
 
     Examples

@@ -80,6 +80,11 @@ class ExpertFamily(ABC):
         for closed forms).
         """
 
+    def closed_form_passes(self, n_experts: int, n_features: int) -> float:
+        """Passes over the data (see ``moe_lib._problem.Problem``) of the M-step's closed
+        forms; 0 for families whose M-step is iterative (their solves count their own)."""
+        return 0.0
+
     @abstractmethod
     def to_free(self, coef: np.ndarray, sigma: np.ndarray | None) -> np.ndarray:
         """Unconstrained parameter vector (for the gradient methods)."""

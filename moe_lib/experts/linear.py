@@ -178,6 +178,10 @@ class LinearExperts(ExpertFamily):
         new_sigma = np.sqrt(np.maximum(var, self.variance_floor(y)))
         return new_coef, new_sigma, []
 
+    def closed_form_passes(self, n_experts, n_features):
+        # Per expert: its weighted Gram matrix, X^T diag(r_k) y and its residuals.
+        return n_experts * ((n_features + 1) / 2 + 2)
+
     def to_free(self, coef, sigma):
         return np.concatenate([coef.ravel(), np.log(sigma)])
 

@@ -74,6 +74,11 @@ class SymmetricLinearExperts(_TiedPair, LinearExperts):
         beta = weighted_lstsq(Xs, ys, ws)
         return np.vstack([-beta, beta]), None, []
 
+    def closed_form_passes(self, n_experts, n_features):
+        # One weighted least-squares fit on the stacked design [X; -X] (two passes over X per
+        # pass over it): its Gram matrix and right-hand side.
+        return 2.0 * ((n_features + 1) / 2 + 1)
+
     def free_gradient(self, data, resp, params, alpha):
         Xs, ys, ws = self._stack(data, resp)
         grad = Xs.T @ (ws * (ys - Xs @ params.coef[1]))

@@ -90,23 +90,29 @@ class BatchPaths:
         step at which a run diverged.
     loss : ndarray of shape (B, T + 1)
         Mean negative log-likelihood ``L`` at each iterate (``nan`` likewise).
+    passes : ndarray of shape (B, T + 1)
+        Cumulative passes over the data at each iterate (0 at the start; zeros if not given):
+        4 per gradient step, 2 per EM step plus its M-step's (:func:`~moe_lib.symmetric.run`).
 
     Examples
     --------
     >>> paths = BatchPaths(np.zeros((2, 4, 3)), np.zeros((2, 4, 3)), np.zeros((2, 4)))
-    >>> paths.loss.shape
-    (2, 4)
+    >>> paths.loss.shape, paths.passes.shape
+    ((2, 4), (2, 4))
     """
 
     w: np.ndarray
     beta: np.ndarray
     loss: np.ndarray
+    passes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         w = check_array(self.w, "w", ndim=3, finite=False)
         beta = check_array(self.beta, "beta", shape=w.shape, finite=False)
         loss = check_array(self.loss, "loss", shape=w.shape[:2], finite=False)
-        for name, value in (("w", w), ("beta", beta), ("loss", loss)):
+        passes = np.zeros(w.shape[:2]) if self.passes is None else self.passes
+        passes = check_array(passes, "passes", shape=w.shape[:2])
+        for name, value in (("w", w), ("beta", beta), ("loss", loss), ("passes", passes)):
             object.__setattr__(self, name, value)
 
 
@@ -352,6 +358,8 @@ def run_batch(
     ((3, 21, 2), (3, 21))
     >>> bool(np.all(paths.loss[:, -1] < paths.loss[:, 0]))
     True
+    >>> paths.passes[0, :3]  # four per gradient step
+    array([0., 4., 8.])
     """
     if not isinstance(batch, Batch):
         raise TypeError(f"batch must be a Batch, got {type(batch).__name__}")
@@ -368,6 +376,7 @@ def run_batch(
     W = np.full((B, n_iter + 1, d), np.nan)
     Beta = np.full((B, n_iter + 1, d), np.nan)
     loss = np.full((B, n_iter + 1), np.nan)
+    passes = np.zeros((B, n_iter + 1))
     w, beta = batch.w0.copy(), batch.beta0.copy()
     stepping = steppers(kind, X, y) if algorithm == "em" else None
     with np.errstate(all="ignore"):
@@ -380,8 +389,12 @@ def run_batch(
                 break
             if algorithm == "em":
                 w, beta = _em_step(kind, X, y, w, beta, stepping)
-            elif algorithm == "gradient_em":
+                # Every E-step so far and all the M-steps' work (the Gram factor included).
+                passes[:, t + 1] = 2.0 * (t + 1) + np.array([s.passes for s in stepping])
+                continue
+            passes[:, t + 1] = 4.0 * (t + 1)
+            if algorithm == "gradient_em":
                 w, beta = w - step / L_w[:, None] * g_w, beta - step / L_beta[:, None] * g_beta
             else:
                 w, beta = w - step * g_w, beta - step * g_beta
-    return BatchPaths(W, Beta, loss)
+    return BatchPaths(W, Beta, loss, passes)

@@ -58,6 +58,8 @@ def run(
         log-likelihood ``-n L`` after each step; ``converged``: the stopping rule was met
         (always False when ``tol`` is None); ``resp`` of shape (n, 2): ``[1 - p, p]`` at the last
         iterate; ``path`` of shape (n_iter + 1, 2d): rows ``(w, beta)``, row 0 the start;
+        ``passes``: each step's cost in passes over the data (4 for a gradient step, 2 plus
+        ``EMStepper.passes``'s increase for EM);
         ``messages``: a step that produced a non-finite iterate or log-likelihood (the run stops
         at the last finite iterate).
 
@@ -101,12 +103,18 @@ def run(
     loss, p, g_w, g_beta = evaluate(kind, X, y, w, beta, gradient=not exact)
     path = [np.concatenate([w, beta])]
     lls: list[float] = []
+    passes: list[float] = []
+    charged = 0.0  # the stepper's work already counted in passes
     messages: list[str] = []
     converged = False
     for t in range(1, max_iter + 1):
         if exact:
             new = stepper.step(w, beta, p)
+            # The E-step's two products (X w, X beta) and the M-step's work since the last step
+            # (the first step's includes the Gram factor).
+            cost, charged = 2.0 + stepper.passes - charged, stepper.passes
         else:
+            cost = 4.0  # the two products X w, X beta and the gradient's two X^T r
             new = (w - steps[0] * g_w, beta - steps[1] * g_beta)
         if not (np.all(np.isfinite(new[0])) and np.all(np.isfinite(new[1]))):
             messages.append(
@@ -124,6 +132,7 @@ def run(
             break
         (w, beta), (loss, p, g_w, g_beta) = new, evaluated
         lls.append(-n * loss)
+        passes.append(cost)
         path.append(np.concatenate([w, beta]))
         if tol is not None and has_converged(lls, tol, n):
             converged = True
@@ -141,4 +150,5 @@ def run(
         messages=messages,
         path=np.array(path),
         best_iter=len(lls),
+        passes=np.array(passes),
     )

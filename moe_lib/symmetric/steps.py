@@ -41,6 +41,12 @@ class EMStepper:
     little, so a chord step costs one evaluation, two passes over the data, and no Hessian).
     Every solve still stops at the same tolerance, so the step is the exact EM step.
 
+    :attr:`passes` counts the M-steps' work in passes over the data (one pass: one product of
+    ``X`` with one vector; a Gram matrix ``(d + 1) / 2``; see ``moe_lib._problem.Problem``):
+    the Gram factor once, then per step the inner solves' evaluations and Hessians and, for
+    SymMoLinE, the expert's ``X^T ((2p - 1) y)``. The E-step (the posterior ``p`` passed to
+    :meth:`step`, two passes) is counted by the caller.
+
     SymMoLogE's two regressions (gate and expert) share the design and are solved as one
     (:class:`moe_lib.regression.LogisticRegressions` with two columns of soft labels): one pass
     evaluates both.
@@ -73,6 +79,7 @@ class EMStepper:
         self.curvature: Curvature | None = None
         self.n_hessians = 0
         self.n_evaluations = 0
+        self.passes = (d + 1) / 2 if kind == "linear" else 0.0
         self._ones = (np.ones(n), np.ones(d))
 
     def step(
@@ -83,6 +90,7 @@ class EMStepper:
         if self.kind == "linear":
             w_new = self._solve(p, w[None, :], "gate")[0]
             beta_new = linalg.cho_solve(self.gram, X.T @ ((2.0 * p - 1.0) * y) / X.shape[0])
+            self.passes += 1.0
             return w_new, beta_new
         y_soft = p * y + (1.0 - p) * (1.0 - y)
         both = self._solve(np.column_stack([p, y_soft]), np.vstack([w, beta]), "gate and expert")
@@ -102,6 +110,7 @@ class EMStepper:
         self.curvature = info.curvature
         self.n_hessians += problem.n_hessians
         self.n_evaluations += problem.n_evaluations
+        self.passes += problem.passes
         g = problem.gradient(x)
         if not info.converged and np.max(np.abs(g)) > self.tol:
             warnings.warn(
@@ -149,6 +158,7 @@ def soft_logistic_fit(
     stepper = EMStepper.__new__(EMStepper)
     stepper.X, stepper.tol, stepper.curvature = X, tol, None
     stepper.n_hessians = stepper.n_evaluations = 0
+    stepper.passes = 0.0
     stepper._ones = (np.ones(X.shape[0]), np.ones(X.shape[1]))
     return stepper._solve(targets, start[None, :], what)[0]
 
