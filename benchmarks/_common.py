@@ -33,7 +33,8 @@ def draw_moe_data(family, n: int, d: int, K: int, rng, scale: float | None = Non
     """
     import numpy as np
 
-    from moe_lib.model import make_data, random_params, sample
+    # Top-level names: the same in the current library and in older copies (compare_versions).
+    from moe_lib import make_data, random_params, sample
 
     design = make_data(rng.standard_normal((n, d)), np.zeros(n))
     kwargs = {} if scale is None else {"scale": scale}

@@ -1,7 +1,7 @@
 """Profile representative EM fits and time one EM iteration (benchmark item 4).
 
 For linear-expert MoEs (n = 1e5, d = 10, K in {2, 8}) and a logistic-expert MoE (K = 2), run a
-fixed number of exact EM iterations (``moe_lib.algorithms.run``, ``tol=0`` so that none stops
+fixed number of exact EM iterations (``moe_lib.fit.run``, ``tol=0`` so that none stops
 early) from a fixed start, report the median seconds per iteration (>= 5 repeats after a warm-up)
 and the functions where cProfile finds the time (also written to
 ``results/profile_fit_cprofile.txt``). ``--save`` / ``--compare`` store and check the
@@ -28,8 +28,8 @@ single_thread_blas()
 
 import numpy as np  # noqa: E402
 
-from moe_lib.algorithms import random_resp, run  # noqa: E402
 from moe_lib.experts import LinearExperts, LogisticExperts  # noqa: E402
+from moe_lib.fit import random_resp, run  # noqa: E402
 
 
 def make_problem(family, n: int, d: int, K: int, seed: int):
