@@ -69,22 +69,22 @@ def cases(n: int):
 
 
 def one_fit(est, X, y):
-    """(seconds, outcome, warning messages)."""
+    """(wall seconds, outcome, warning messages, CPU seconds)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             est.fit(X, y)
             outcome = f"fitted: {est.n_iter_} iterations, converged={est.converged_}"
         except (ValueError, np.linalg.LinAlgError) as exc:
             outcome = f"raised {type(exc).__name__}: {str(exc)[:150]}"
-        sec = time.perf_counter() - t0
+        sec, cpu = time.perf_counter() - t0, time.process_time() - c0
     msgs = []
     for w in caught:
         text = f"{w.category.__name__}: {str(w.message)[:160]}"
         if text not in msgs:
             msgs.append(text)
-    return sec, outcome, msgs
+    return sec, outcome, msgs, cpu
 
 
 def main() -> None:
@@ -98,19 +98,22 @@ def main() -> None:
     for name, est, X, y in cases(n):
         results = [one_fit(est, X, y) for _ in range(repeats)]
         sec = statistics.median(r[0] for r in results)
-        _, outcome, msgs = results[-1]
-        rows.append([name, n, sec, max(r[0] for r in results), "yes" if sec <= TARGET_S else "NO",
-                     outcome, " | ".join(msgs) or "none"])
+        _, outcome, msgs, _ = results[-1]
+        worst = max(r[0] for r in results)
+        rows.append([name, n, sec, worst, statistics.median(r[3] for r in results),
+                     "yes" if worst <= TARGET_S else "NO", outcome, " | ".join(msgs) or "none"])
         print(rows[-1], flush=True)
     worst = max(rows, key=lambda r: r[3])
     write_table(
         "fit_times",
-        ["case", "n", "median_s", "max_s", f"<= {TARGET_S:g} s", "outcome", "warnings"],
+        ["case", "n", "median_s", "max_s", "median_cpu_s", f"max <= {TARGET_S:g} s", "outcome",
+         "warnings"],
         rows, title="Estimator fit times on hostile inputs",
         notes=[
             f"median and max of {repeats} fit(s) per case; estimator defaults (max_iter=1000, "
             "tol=1e-10, n_init=1, random_state=0)",
-            f"largest fit time: {worst[3]:.3g} s ({worst[0]})",
+            f"largest fit time: {worst[3]:.3g} s wall ({worst[0]}); CPU time (process_time) "
+            "is less sensitive to the other jobs on a shared machine",
         ],
         quick=args.quick,
     )
