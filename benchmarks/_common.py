@@ -33,7 +33,8 @@ def draw_moe_data(family, n: int, d: int, K: int, rng, scale: float | None = Non
     """
     import numpy as np
 
-    from moe_lib.model import make_data, random_params, sample
+    # Top-level names: the same in the current library and in older copies (compare_versions).
+    from moe_lib import make_data, random_params, sample
 
     design = make_data(rng.standard_normal((n, d)), np.zeros(n))
     kwargs = {} if scale is None else {"scale": scale}
@@ -42,18 +43,42 @@ def draw_moe_data(family, n: int, d: int, K: int, rng, scale: float | None = Non
     return type(design)(design.X, y, design.gate_X, None, design.expert_mask, design.gate_mask)
 
 
-def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
+def median_time(
+    fn: Callable[[], object],
+    repeats: int = 5,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """Median time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs.
+
+    ``clock`` is ``time.perf_counter`` (wall time) by default; ``time.process_time`` (CPU time
+    of this process) is less sensitive to other processes on a shared machine.
+    """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return statistics.median(times)
+
+
+def median_times(
+    fn: Callable[[], object], repeats: int = 5, warmup: int = 1
+) -> tuple[float, float]:
+    """Median wall time and median CPU time of ``fn()`` over the same ``repeats`` runs."""
+    for _ in range(warmup):
+        fn()
+    wall, cpu = [], []
+    for _ in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def environment() -> str:

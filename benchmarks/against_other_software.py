@@ -203,16 +203,8 @@ def sklearn_rows(sets, repeats):
 
             def ours(fam=fam, data=data, resp=resp, sigma0=sigma0):
                 # One expert's exact weighted M-step, from zero coefficients.
-                return fam.m_step(
-                    data.X,
-                    data.y,
-                    None,
-                    resp,
-                    np.zeros((1, data.X.shape[1])),
-                    sigma0,
-                    0.0,
-                    data.expert_mask,
-                )
+                start = MoEParams(np.zeros((1, 0)), np.zeros((1, data.X.shape[1])), sigma0)
+                return fam.m_step(data, resp, start, 0.0)
 
             if family == "gaussian":
 
@@ -225,7 +217,8 @@ def sklearn_rows(sets, repeats):
                 resid = y - data.X @ beta
                 s2 = float(r @ resid**2 / r.sum())
                 ll_theirs = float(-0.5 * r @ (np.log(2 * np.pi * s2) + resid**2 / s2))
-                ll_ours = float(r @ fam.log_prob(data.X, data.y, None, coef, sigma)[:, 0])
+                one = MoEParams(np.zeros((1, 0)), coef, sigma)
+                ll_ours = float(r @ fam.log_prob(data, one)[:, 0])
                 what = "LinearRegression(sample_weight=r)"
             else:
 
@@ -237,8 +230,8 @@ def sklearn_rows(sets, repeats):
                 coef, _, _ = ours()
                 skl = theirs()
                 beta = np.r_[skl.intercept_, skl.coef_.ravel()][None, :]
-                ll_ours = float(r @ fam.log_prob(data.X, data.y, None, coef, None)[:, 0])
-                ll_theirs = float(r @ fam.log_prob(data.X, data.y, None, beta, None)[:, 0])
+                ll_ours = float(r @ fam.log_prob(data, MoEParams(np.zeros((1, 0)), coef))[:, 0])
+                ll_theirs = float(r @ fam.log_prob(data, MoEParams(np.zeros((1, 0)), beta))[:, 0])
                 what = "LogisticRegression(C=inf, tol=1e-10, lbfgs)"
             t_ours = median_time(ours, repeats=repeats)
             t_theirs = median_time(theirs, repeats=repeats)

@@ -6,13 +6,13 @@ For each configuration (expert family, n, d, K) a fresh subprocess
    ``1/sqrt(d)`` so that the gate's log-odds stay O(1)); both designs get an intercept column,
    so ``p = q = d + 1``;
 2. warm-starts as inside a fit: 3 exact EM iterations from random responsibilities;
-3. times one exact EM iteration as the driver ``moe_lib.algorithms.run`` does it: the M-step
-   ``moe_lib.algorithms.m_step`` from the current responsibilities (warm-started at the current
+3. times one exact EM iteration as the driver ``moe_lib.fit.run`` does it: the M-step
+   ``moe_lib.steps.m_step`` from the current responsibilities (warm-started at the current
    parameters), then the E-step ``moe_lib.model.e_step`` at the new parameters;
 4. times the floor, in the same process: the K weighted Gram matrices ``X^T diag(r_k) X`` of the
    expert design plus one weighted Gram matrix of the gate design, each computed once with numpy
    as ``(X * r[:, None]).T @ X`` -- the dense work any exact M-step needs at least once -- and
-   the same matrices with the library's cache-blocked ``moe_lib._math.weighted_gram`` (a stricter
+   the same matrices with the library's cache-blocked ``moe_lib._linalg.weighted_gram`` (a stricter
    floor: ``ratio_blocked``);
 5. measures memory: ``tracemalloc``'s peak above the live data during one EM iteration, and the
    subprocess's peak resident size (``resource.getrusage(...).ru_maxrss``), relative to the bytes
@@ -64,10 +64,12 @@ def worker(family_name: str, n: int, d: int, K: int, repeats: int) -> dict:
 
     import numpy as np
 
-    from moe_lib._math import weighted_gram
-    from moe_lib.algorithms import gate_m_step, m_step, random_resp, run
+    from moe_lib._linalg import weighted_gram
     from moe_lib.experts import LinearExperts, LogisticExperts
+    from moe_lib.fit import random_resp, run
+    from moe_lib.gate import gate_m_step
     from moe_lib.model import e_step
+    from moe_lib.steps import m_step
 
     family = LinearExperts() if family_name == "linear" else LogisticExperts()
     rng = np.random.default_rng(1000 * K + d)
@@ -92,9 +94,7 @@ def worker(family_name: str, n: int, d: int, K: int, repeats: int) -> dict:
         return weighted_gram(data.gate_X, resp[:, 1])
 
     def experts_m_step():
-        return family.m_step(
-            data.X, data.y, None, resp, params.coef, params.sigma, 0.0, data.expert_mask
-        )
+        return family.m_step(data, resp, params, 0.0)
 
     t_em = median_time(em_iteration, repeats=repeats)
     t_floor = median_time(floor, repeats=repeats)
@@ -102,9 +102,9 @@ def worker(family_name: str, n: int, d: int, K: int, repeats: int) -> dict:
     t_e = median_time(lambda: e_step(family, data, params), repeats=repeats)
     t_gate = median_time(lambda: gate_m_step(data, resp, params.gate), repeats=repeats)
     t_exp = median_time(experts_m_step, repeats=repeats)
-    _, infos = m_step(family, data, resp, params)
-    gate_iters = infos[0].n_iter
-    expert_iters = sum(i.n_iter for i in infos[1:])
+    _, info = m_step(family, data, resp, params)
+    gate_iters = info.gate.n_iter
+    expert_iters = sum(i.n_iter for i in info.experts)
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
@@ -200,7 +200,7 @@ def main() -> None:
         "then the E-step), median of "
         f"{args.repeats} runs after a warm-up; floor_s: K weighted expert Gram matrices + 1 gate "
         "Gram matrix, (X * r[:, None]).T @ X, median in the same process; ratio = em_s / floor_s; "
-        "ratio_blocked = em_s / (the same K + 1 Gram matrices with moe_lib._math.weighted_gram, "
+        "ratio_blocked = em_s / (the same K + 1 Gram matrices with moe_lib._linalg.weighted_gram, "
         "the cache-blocked kernel the library uses: a stricter floor)",
         "estep/gate/experts_share: time of the E-step, the gate M-step and the experts' M-steps "
         "(each timed alone, median) / em_s; gate_newton, expert_newton: Newton iterations of the "

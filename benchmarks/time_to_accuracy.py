@@ -1,33 +1,39 @@
-"""EM vs gradient EM vs gradient descent: iterations and seconds to reach the optimum to 1e-6
-(benchmark item 1).
+"""EM vs gradient EM vs gradient descent on the symmetric models: iterations, seconds and passes
+over the data to reach the optimum to 1e-6, and the cost of one EM iteration in lean GD steps.
 
-Models: the paper's SymMoLinE and SymMoLogE (:mod:`moe_lib.symmetric`), ``x ~ N(0, I_d)``:
+Models: the paper's SymMoLinE and SymMoLogE (:mod:`moe_lib.symmetric`), ``x ~ N(0, I_d)``,
+n = 10 000, d = 10 (``--quick``: n = 2000, d = 5):
 
 - SymMoLinE with ``||w*|| = 1`` and ``||beta*||`` in {0.5, 1, 2} (low / medium / high SNR);
-- SymMoLogE with ``||w*|| = 4`` and ``||beta*||`` in {1, 2, 4} (with ``||w*|| = 1`` SymMoLogE is
-  nearly unidentifiable and EM crawls).
+- SymMoLogE with ``||w*|| = 4`` and ``||beta*||`` in {1, 2, 4}.
 
-Accuracy: ``L(theta_t) - L* <= tol`` (default ``1e-6``) where ``L`` is ``symmetric.neg_loglik``,
-the *mean* negative log-likelihood (so the total log-likelihood is within ``n * tol`` of its
-maximum). ``L*`` is the optimum: EM run to convergence (change of ``L`` below 1e-15, at most
-``--em-max`` iterations), then polished by BFGS on ``L`` with its exact gradient
-(``symmetric.gradient``) to a gradient norm of 1e-12; ``L*`` is the smaller of the two values.
+Accuracy: ``L(theta_t) - L* <= tol`` (default 1e-6) on ``L = symmetric.neg_loglik``, the *mean*
+negative log-likelihood. ``L*``: ``symmetric.run(..., "em", tol=1e-15)`` then a BFGS polish on
+``L`` with its exact gradient (``symmetric.gradient``); the smaller value is kept.
 
 Methods, all from the same start ``symmetric.initial_point(w*, beta*)`` (relative errors 1):
 
-- EM: ``symmetric.em_step`` (exact EM step);
-- gradient EM: ``symmetric.gradient_em_step`` with per-block steps ``c / L_block``
-  (``symmetric.curvature_bounds``), best multiplier ``c`` from GEM_GRID;
-- GD: ``symmetric.gd_step`` with one fixed step ``eta = c / max(L_w, L_beta)``, best ``c`` from
-  GD_GRID (a log grid; ``c = 1`` is the library's default step).
+- EM: the library's driver ``symmetric.run(kind, X, y, w0, beta0, "em")`` (an ``EMStepper``:
+  the factorised Hessian of one M-step's solve is reused by the next);
+- GD: the *lean GD step* written here (two matrix products ``X @ [w, beta]`` and
+  ``X^T @ R`` and a few elementwise passes), fixed step ``eta = c / max(L_w, L_beta)``
+  (``symmetric.curvature_bounds``), best ``c`` from GD_GRID; the library's ``symmetric.gd_step``
+  and ``symmetric.run(..., "gd")`` are timed against it;
+- gradient EM: the same lean gradient with per-block steps ``c / L_block``, best ``c`` from
+  GEM_GRID.
 
-"Best" = fewest iterations to accuracy (the cost per iteration does not depend on the step);
-steps whose iterates diverge are discarded. Iterations to accuracy ``T`` are found with a
-monitored run (``L`` evaluated after every step); the seconds to accuracy are then the median
-time of running exactly ``T`` steps without monitoring (``--repeats`` >= 5 runs, after a warm-up
-of ``min(T, 20)`` steps). A method that does not reach the accuracy within ``--max-iter`` steps
-is reported as "not reached in N iterations". The EM/GD and EM/gradient-EM ratios are measured
-in the same run.
+Grid search (GD and gradient EM): ``c = 1`` first, then larger values while they help, then the
+smaller ones; every monitored run stops at the accuracy, at the best iteration count found so far
+(it cannot win: '>T' in the table), or when ``L`` exceeds its start by 1 or turns non-finite
+('div'). The grid's cost (steps taken and monitored seconds) is reported separately and is *not*
+part of the method's time to accuracy.
+
+Seconds to accuracy: the median of ``--repeats`` (>= 5) unmonitored runs of exactly ``T`` steps.
+Passes over the data = products of X (or X^T) with one to two vectors: a GD step takes 2, an EM
+iteration 1 for its E-step plus 2 per inner evaluation (plus 1 for SymMoLinE's closed-form expert
+update); the inner solves' Hessians (weighted Gram matrices, ~d/2 passes' flops each) are listed
+apart. ``em_iter / lean_step`` is (EM seconds to accuracy / its iterations) / (the median lean
+step), both measured in the same run.
 
 Usage::
 
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -49,8 +56,10 @@ single_thread_blas()
 
 import numpy as np  # noqa: E402
 from scipy import optimize  # noqa: E402
+from scipy.special import expit  # noqa: E402
 
 from moe_lib import symmetric as sym  # noqa: E402
+from moe_lib.symmetric.steps import EMStepper  # noqa: E402
 
 GD_GRID = tuple(float(2.0 ** (k / 2)) for k in range(-2, 9))  # 0.5 ... 16, factor sqrt(2)
 GEM_GRID = tuple(float(2.0 ** (k / 2)) for k in range(-2, 5))  # 0.5 ... 4
@@ -64,81 +73,194 @@ SETTINGS = [
 ]
 
 
-def step_fn(kind, X, y, algorithm, step_size):
-    """One step ``(w, beta) -> (w, beta)`` of an algorithm."""
-    if algorithm == "em":
-        return lambda w, b: sym.em_step(kind, X, y, w, b)
-    if algorithm == "gradient_em":
-        return lambda w, b: sym.gradient_em_step(kind, X, y, w, b, step_size)
-    return lambda w, b: sym.gd_step(kind, X, y, w, b, step_size)
+def lean_gradient(kind, X, y):
+    """``(w, beta) -> (grad_w L, grad_beta L)``: two matrix products, a few elementwise passes."""
+    n, d = X.shape
+    c = 2.0 * y if kind == "linear" else 2.0 * y - 1.0
+    base = None if kind == "linear" else 1.0 - y
+    theta = np.empty((d, 2))
+    resid = np.empty((n, 2))
+
+    def grad(w, b):
+        theta[:, 0], theta[:, 1] = w, b
+        s = X @ theta
+        u, a = s[:, 0], s[:, 1]
+        p = expit(u + c * a)
+        resid[:, 0] = expit(u) - p
+        if base is None:
+            resid[:, 1] = a - (2.0 * p - 1.0) * y
+        else:
+            resid[:, 1] = expit(a) - (base + c * p)
+        g = X.T @ resid
+        g /= n
+        return g[:, 0], g[:, 1]
+
+    return grad
+
+
+def gradient_stepper(kind, X, y, steps):
+    """A lean gradient step with steps ``(eta_w, eta_beta)`` (GD: equal; gradient EM: per block)."""
+    grad = lean_gradient(kind, X, y)
+    e_w, e_b = steps
+
+    def step(w, b):
+        g_w, g_b = grad(w, b)
+        return w - e_w * g_w, b - e_b * g_b
+
+    return step
 
 
 def optimum(kind, X, y, w0, b0, em_max):
-    """``L*``: EM to convergence, then BFGS polish; returns (L*, EM iterations used)."""
-    f = step_fn(kind, X, y, "em", None)
-    w, b = w0, b0
-    last = sym.neg_loglik(kind, X, y, w, b)
-    used = 0
-    while used < em_max:
-        w, b = f(w, b)
-        used += 1
-        cur = sym.neg_loglik(kind, X, y, w, b)
-        done = abs(last - cur) <= 1e-15
-        last = cur
-        if done:
-            break
+    """``L*``: EM to convergence (symmetric.run), then a BFGS polish; (L*, EM iterations)."""
+    res = sym.run(kind, X, y, w0, b0, "em", max_iter=em_max, tol=1e-15)
     d = X.shape[1]
+    v0 = res.path[-1]
+    l_em = sym.neg_loglik(kind, X, y, v0[:d], v0[d:])
 
     def fun(v):
         gw, gb = sym.gradient(kind, X, y, v[:d], v[d:])
         return sym.neg_loglik(kind, X, y, v[:d], v[d:]), np.concatenate([gw, gb])
 
-    res = optimize.minimize(
-        fun,
-        np.concatenate([w, b]),
-        jac=True,
-        method="BFGS",
-        options={"gtol": 1e-12, "maxiter": 500},
-    )
-    return min(last, float(res.fun)), used
+    pol = optimize.minimize(fun, v0, jac=True, method="BFGS",
+                            options={"gtol": 1e-12, "maxiter": 500})
+    return min(l_em, float(pol.fun)), res.n_iter
 
 
-def iterations_to(kind, X, y, w0, b0, algorithm, step_size, target, max_iter):
-    """First t with L(theta_t) <= target (None if not within max_iter), and the final L."""
-    f = step_fn(kind, X, y, algorithm, step_size)
+def monitored(step, kind, X, y, w0, b0, target, cap):
+    """Steps until ``L <= target``: (T or None, why it stopped, steps taken)."""
     w, b = w0, b0
-    cur = np.inf
-    with warnings.catch_warnings():
+    l0 = sym.neg_loglik(kind, X, y, w0, b0)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        for t in range(1, max_iter + 1):
-            w, b = f(w, b)
-            if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
-                return None, np.nan
-            cur = sym.neg_loglik(kind, X, y, w, b)
-            if not np.isfinite(cur):
-                return None, np.nan
+        for t in range(1, cap + 1):
+            w, b = step(w, b)
+            cur = sym.neg_loglik(kind, X, y, w, b) if np.all(np.isfinite(w)) else np.nan
+            if not np.isfinite(cur) or cur > l0 + 1.0:
+                return None, "div", t
             if cur <= target:
-                return t, cur
-    return None, cur
+                return t, str(t), t
+    return None, f">{cap}", cap
 
 
-def _grid_cell(T: float, final: float) -> str:
-    if np.isfinite(T):
-        return str(int(T))
-    return "div" if not np.isfinite(final) else "-"
+def grid_search(kind, X, y, w0, b0, target, max_iter, grid, steps_of):
+    """Best multiplier by the pruned search described in the module docstring."""
+    order = [1.0] + [c for c in grid if c > 1.0] + sorted((c for c in grid if c < 1.0),
+                                                         reverse=True)
+    best_T, best_c, cells, total, t0 = None, None, {}, 0, time.perf_counter()
+    worse_in_a_row, last_div = 0, False
+    for c in order:
+        if c > 1.0 and (worse_in_a_row >= 2 or last_div):
+            cells[c] = "skip"
+            continue
+        cap = max_iter if best_T is None else best_T
+        T, cell, used = monitored(gradient_stepper(kind, X, y, steps_of(c)), kind, X, y, w0, b0,
+                                  target, cap)
+        total += used
+        cells[c] = cell
+        if T is not None and (best_T is None or T < best_T):
+            best_T, best_c, worse_in_a_row = T, c, 0
+        elif c > 1.0:
+            worse_in_a_row += 1
+        last_div = cell == "div"
+    grid_text = ", ".join(f"{c:.3g}: {cells[c]}" for c in grid)
+    return best_T, best_c, grid_text, total, time.perf_counter() - t0
 
 
-def time_steps(kind, X, y, w0, b0, algorithm, step_size, T, repeats):
-    """Median seconds of T unmonitored steps (after a warm-up of min(T, 20) steps)."""
-    f = step_fn(kind, X, y, algorithm, step_size)
+def em_counts(kind, X, y, w0, b0, target, max_iter):
+    """EM iterations to ``target`` with its inner-solve work (EMStepper, as symmetric.run)."""
+    stepper = EMStepper(kind, X, y)
+    w, b = w0, b0
+    for t in range(1, max_iter + 1):
+        w, b = stepper.step(w, b, sym.posterior(kind, X, y, w, b))
+        if sym.neg_loglik(kind, X, y, w, b) <= target:
+            return t, stepper.n_evaluations, stepper.n_hessians
+    return None, stepper.n_evaluations, stepper.n_hessians
 
-    def go(k):
-        w, b = w0, b0
-        for _ in range(k):
-            w, b = f(w, b)
 
-    go(min(T, 20))
-    return median_time(lambda: go(T), repeats=repeats, warmup=0)
+def run_steps(step, w0, b0, T):
+    w, b = w0, b0
+    for _ in range(T):
+        w, b = step(w, b)
+    return w, b
+
+
+def measure(kind, w_norm, b_norm, inst, args):
+    """One instance: rows of the two tables."""
+    rows = []
+    rng = np.random.default_rng([inst, int(10 * b_norm), kind == "linear"])
+    w_star, b_star = sym.random_instance(kind, args.d, b_norm, w_norm=w_norm, rng=rng)
+    X, y, _ = sym.sample(kind, w_star, b_star, args.n, rng)
+    w0, b0 = sym.initial_point(w_star, b_star, rng)
+    gw, gb = lean_gradient(kind, X, y)(w0, b0)
+    rw, rb = sym.gradient(kind, X, y, w0, b0)
+    assert np.allclose(gw, rw, atol=1e-12) and np.allclose(gb, rb, atol=1e-12)
+    l_star, em_used = optimum(kind, X, y, w0, b0, args.em_max)
+    target = l_star + args.tol
+    l_w, l_b = sym.curvature_bounds(kind, X)
+    tag = [kind, w_norm, b_norm, inst]
+    # ---- per-step costs, same run: lean GD step, library gd_step, library run("gd")
+    eta1 = 1.0 / max(l_w, l_b)
+    lean = gradient_stepper(kind, X, y, (eta1, eta1))
+    k = 200
+    t_lean = median_time(lambda: run_steps(lean, w0, b0, k), args.repeats) / k
+
+    def lib_step(w, b):
+        return sym.gd_step(kind, X, y, w, b, eta1)
+
+    t_lib = median_time(lambda: run_steps(lib_step, w0, b0, k), args.repeats) / k
+    t_librun = median_time(
+        lambda: sym.run(kind, X, y, w0, b0, "gd", max_iter=k, step_size=eta1, tol=None),
+        args.repeats) / k
+    # ---- EM
+    T_em, evals, hess = em_counts(kind, X, y, w0, b0, target, args.max_iter)
+    result = {}
+    if T_em is not None:
+        s_em = median_time(lambda: sym.run(kind, X, y, w0, b0, "em", max_iter=T_em,
+                                           tol=None), args.repeats)
+        passes = T_em * (2 if kind == "linear" else 1) + 2 * evals
+        result["em"] = (T_em, s_em)
+        rows.append(tag + ["em", "", T_em, s_em, passes, hess, "", 0, 0.0])
+    else:
+        rows.append(tag + ["em", "", f"not reached in {args.max_iter}", float("nan"),
+                           "", hess, "", 0, 0.0])
+    # ---- GD and gradient EM: grid search, then timing of the best step
+    searches = (
+        ("gd", GD_GRID, lambda c: (c * eta1, c * eta1)),
+        ("gradient_em", GEM_GRID, lambda c: (c / l_w, c / l_b)),
+    )
+    for name, grid, steps_of in searches:
+        T, c, grid_text, grid_steps, grid_s = grid_search(
+            kind, X, y, w0, b0, target, args.max_iter, grid, steps_of)
+        if T is None:
+            rows.append(tag + [name, "", f"not reached in {args.max_iter}", float("nan"),
+                               "", 0, grid_text, grid_steps, grid_s])
+            continue
+        step = gradient_stepper(kind, X, y, steps_of(c))
+        sec = median_time(lambda step=step, T=T: run_steps(step, w0, b0, T), args.repeats)
+        result[name] = (T, sec)
+        rows.append(tag + [name, c, T, sec, 2 * T, 0, grid_text, grid_steps, grid_s])
+        if name == "gd":
+            s_lib = median_time(lambda T=T, c=c: sym.run(
+                kind, X, y, w0, b0, "gd", max_iter=T, step_size=c * eta1, tol=None),
+                args.repeats)
+            result["gd_lib"] = (T, s_lib)
+    for r in rows[-3:]:
+        print(r, flush=True)
+    em, gd = result.get("em"), result.get("gd")
+    gem = result.get("gradient_em")
+    nan = float("nan")
+    cost_row = tag + [
+        t_lean, t_lib, t_librun, t_lib / t_lean, t_librun / t_lean,
+        em[1] / em[0] if em else nan,
+        em[1] / em[0] / t_lean if em else nan,
+        gd[0] / em[0] if em and gd else nan,
+        gd[1] / em[1] if em and gd else nan,
+        result["gd_lib"][1] / em[1] if em and gd else nan,
+        gem[0] / em[0] if em and gem else nan,
+        gem[1] / em[1] if em and gem else nan,
+    ]
+    print(cost_row, f"L* = {l_star:.12f} (EM iterations: {em_used})", flush=True)
+    return rows, cost_row
 
 
 def main() -> None:
@@ -156,116 +278,48 @@ def main() -> None:
         args.n, args.d, args.instances, args.max_iter, args.em_max = 2000, 5, 1, 3000, 5000
     if args.repeats < 5:
         ap.error("--repeats must be >= 5")
-    rows, ratio_rows = [], []
+    rows, cost_rows = [], []
     for kind, w_norm, b_norm in SETTINGS:
         for inst in range(args.instances):
-            rng = np.random.default_rng([inst, int(10 * b_norm), kind == "linear"])
-            w_star, b_star = sym.random_instance(kind, args.d, b_norm, w_norm=w_norm, rng=rng)
-            X, y, _ = sym.sample(kind, w_star, b_star, args.n, rng)
-            w0, b0 = sym.initial_point(w_star, b_star, rng)
-            l_star, em_used = optimum(kind, X, y, w0, b0, args.em_max)
-            target = l_star + args.tol
-            best = {}
-            for algorithm, grid in (("em", (None,)), ("gradient_em", GEM_GRID), ("gd", GD_GRID)):
-                scale = 1.0
-                if algorithm == "gd":
-                    scale = 1.0 / max(sym.curvature_bounds(kind, X))
-                found = []
-                for c in grid:
-                    step_size = None if c is None else c * scale
-                    if found and not np.isfinite(found[-1][3]):
-                        # The previous (smaller) step diverged: so would this one; skip it.
-                        found.append((np.inf, c, step_size, np.nan))
-                        continue
-                    T, final = iterations_to(
-                        kind, X, y, w0, b0, algorithm, step_size, target, args.max_iter
-                    )
-                    found.append((T if T is not None else np.inf, c, step_size, final))
-                T, c, step_size, final = min(found, key=lambda r: (r[0], r[1] or 0))
-                if np.isfinite(T):
-                    sec = time_steps(kind, X, y, w0, b0, algorithm, step_size, int(T), args.repeats)
-                    best[algorithm] = (int(T), sec)
-                    it_txt, sec_txt = int(T), sec
-                else:
-                    best[algorithm] = None
-                    it_txt, sec_txt = f"not reached in {args.max_iter}", float("nan")
-                tried = (
-                    ", ".join(f"{g[1]:.3g}: {_grid_cell(g[0], g[3])}" for g in found)
-                    if algorithm != "em"
-                    else ""
-                )
-                rows.append(
-                    [
-                        kind,
-                        w_norm,
-                        b_norm,
-                        inst,
-                        algorithm,
-                        "" if c is None else c,
-                        it_txt,
-                        sec_txt,
-                        "" if not np.isfinite(final) else final - l_star,
-                        tried,
-                    ]
-                )
-                print(rows[-1], flush=True)
-            em = best["em"]
-            for other in ("gradient_em", "gd"):
-                o = best[other]
-                if em is None or o is None:
-                    ratio_it = ratio_s = float("nan")
-                    note = "a method did not reach the accuracy"
-                else:
-                    ratio_it, ratio_s = o[0] / em[0], o[1] / em[1]
-                    note = ""
-                ratio_rows.append(
-                    [kind, w_norm, b_norm, inst, f"{other} / em", ratio_it, ratio_s, note]
-                )
-            print(f"L* = {l_star:.12f} (EM iterations to converge: {em_used})", flush=True)
+            r, c = measure(kind, w_norm, b_norm, inst, args)
+            rows += r
+            cost_rows.append(c)
     common = [
         f"n = {args.n}, d = {args.d}, x ~ N(0, I_d), {args.instances} instance(s) per setting; "
         f"accuracy L - L* <= {args.tol:g} on the mean negative log-likelihood L",
-        "L* = EM to convergence (|dL| <= 1e-15) polished by BFGS (gtol 1e-12)",
-        "GD: eta = c / max(L_w, L_beta), c = 2^(k/2) for k = -2..8 (0.5 to 16); gradient EM: "
-        "steps c / L_block, c = 2^(k/2) for k = -2..4 (0.5 to 4); 'grid' lists iterations to "
-        "accuracy per c ('-': not reached, 'div': "
-        "diverged, or skipped because a smaller step diverged)",
-        f"seconds: median of {args.repeats} unmonitored runs of exactly T steps after a warm-up",
+        "L* = symmetric.run(em, tol=1e-15) polished by BFGS (gtol 1e-12)",
+        "GD: eta = c / max(L_w, L_beta), c in 2^(k/2), k = -2..8; gradient EM: c / L_block, "
+        "k = -2..4; searched from c = 1 up while improving, then down, each run capped at the "
+        "best T so far ('>T'); 'div': L rose above its start + 1; 'skip': not tried",
+        f"seconds: median of {args.repeats} unmonitored runs of exactly T steps after a warm-up; "
+        "EM through symmetric.run, GD and gradient EM with the lean step written in the script",
+        "passes: products of X or X^T with one or two vectors (GD: 2 per step; EM: E-step + "
+        "2 per inner evaluation (+1 closed-form expert update, linear)); hessians: weighted Gram "
+        "matrices formed by EM's inner solves",
+        "grid_steps / grid_s: steps and monitored seconds of the whole grid search (not included "
+        "in the method's seconds)",
     ]
     write_table(
         "time_to_accuracy",
-        [
-            "model",
-            "w_norm",
-            "beta_norm",
-            "instance",
-            "method",
-            "best_c",
-            "iterations",
-            "seconds",
-            "final_gap",
-            "grid (c: iterations)",
-        ],
-        rows,
-        title="Iterations and seconds to reach L* + tol",
-        notes=common,
+        ["model", "w_norm", "beta_norm", "instance", "method", "best_c", "iterations", "seconds",
+         "passes", "hessians", "grid (c: iterations)", "grid_steps", "grid_s"],
+        rows, title="Iterations, seconds and passes to reach L* + tol", notes=common,
         quick=args.quick,
     )
     write_table(
         "time_to_accuracy_ratios",
-        [
-            "model",
-            "w_norm",
-            "beta_norm",
-            "instance",
-            "ratio",
-            "iterations_ratio",
-            "seconds_ratio",
-            "note",
+        ["model", "w_norm", "beta_norm", "instance", "lean_step_s", "lib_gd_step_s",
+         "lib_run_gd_step_s", "lib_step/lean", "lib_run/lean", "em_iter_s", "em_iter/lean_step",
+         "gd/em_iters", "gd/em_seconds", "lib_gd/em_seconds", "gem/em_iters", "gem/em_seconds"],
+        cost_rows, title="Cost of one EM iteration in lean GD steps; other method / EM",
+        notes=common + [
+            "lean_step_s: median over 200 lean GD steps; lib_gd_step_s: symmetric.gd_step "
+            "(argument checks included); lib_run_gd_step_s: symmetric.run(gd, tol=None) / steps "
+            "(it also computes L at every iterate); em_iter_s = EM seconds to accuracy / EM "
+            "iterations (cold first M-steps included)",
+            "gd/em_seconds uses the lean GD step; lib_gd/em_seconds symmetric.run(gd); above 1: "
+            "EM is faster",
         ],
-        ratio_rows,
-        title="Other method / EM, to the same accuracy (same run)",
-        notes=common,
         quick=args.quick,
     )
 

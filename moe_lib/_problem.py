@@ -107,7 +107,7 @@ class Problem:
     evaluation of a regression with ``m`` linear score columns costs ``2 m`` passes (the scores
     and the gradient's product ``X^T R``), a Hessian-vector product ``2 m`` as well, and a
     weighted Gram matrix ``X^T diag(s) X`` ``(p + 1) / 2`` passes (its distinct entries).
-    Subclasses set :attr:`evaluation_passes`, :attr:`hessian_passes` and :attr:`hessp_passes`.
+    Subclasses set ``evaluation_passes``, ``hessian_passes`` and ``hessp_passes``.
     """
 
     evaluation_passes = 0.0

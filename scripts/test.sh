@@ -45,7 +45,11 @@ fi
 
 echo "== pytest (tests/ and the notebooks in book/ via nbval)"
 pytest_rc=0
+# Two workers, one per core of the machines the project runs on (MOE_TEST_WORKERS overrides;
+# 0 runs everything in this process). --dist loadfile keeps each file on one worker: a notebook's
+# cells must run in order in one kernel, and the browser tests share one server and browser.
 "$PY" -m pytest tests book \
+    -n "${MOE_TEST_WORKERS:-2}" --dist loadfile \
     --nbval --nbval-current-env \
     --nbval-sanitize-with book/nbval_sanitize.cfg \
     -p no:cacheprovider --durations=15 \

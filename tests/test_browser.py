@@ -299,6 +299,34 @@ def test_explorer_fixture_redraws_on_slider_and_toggle(browser_context):
     assert width[0] <= width[1], f"the fixture is {width[0]} px wide at {width[1]} px"
 
 
+def test_chapter_6_explorer_redraws_on_the_built_page(browser_context):
+    """The explorer chapter 6 computes and embeds works on the published page, offline."""
+    context, origin, outside = browser_context
+    outside.clear()
+    page, problems = _open(context, f"{origin}/_build/html/book/06_synthetic_experiments.html")
+    try:
+        fig = page.locator("#ch6-explorer")
+        page.wait_for_selector("#ch6-explorer[data-moe-explorer-ready='true'] svg")
+        svg = fig.locator("svg.moe-explorer-plot")
+        assert fig.locator("path.moe-explorer-line").count() == 3
+        # Defaults: SymMoLinE, ||beta*|| = 2 (index 2), d = 10 (1), tuned steps (1).
+        assert svg.get_attribute("data-key") == "0|2|1|1"
+        before = svg.inner_html()
+        fig.get_by_label("||beta*||").focus()
+        page.keyboard.press("ArrowLeft")
+        assert svg.get_attribute("data-key") == "0|1|1|1"
+        after_slider = svg.inner_html()
+        assert after_slider != before
+        fig.get_by_label("SymMoLogE").check()
+        assert svg.get_attribute("data-key") == "1|1|1|1"
+        assert svg.inner_html() not in (before, after_slider)
+        fig.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "ch6-explorer-desktop.png"))
+    finally:
+        page.close()
+    assert outside == [] and problems == [], f"{outside} {problems}"
+
+
 def test_consecutive_prints_of_a_cell_show_as_one_block():
     """nb_merge_streams: a cell's stdout is one output block, however many writes made it.
 

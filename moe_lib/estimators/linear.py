@@ -62,8 +62,9 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         Total log-likelihood at the fit, nats.
     loglik_history_, objective_history_ : ndarray of shape (n_iter_,)
         Log-likelihood and penalised objective after each M-step.
-    passes_ : ndarray of shape (n_iter_,)
-        Each iteration's cost in passes over the data (``passes`` of :class:`moe_lib.FitResult`).
+    passes_ : ndarray
+        Each iteration's cost in passes over the data, one entry per iteration (``passes`` of
+        :class:`~moe_lib.result.FitResult`).
     n_iter_ : int
     converged_ : bool
     init_objectives_ : ndarray of shape (n_init,)

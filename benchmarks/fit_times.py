@@ -1,0 +1,123 @@
+"""Fit times of the estimators on hostile inputs: every fit must end in bounded time.
+
+Each case is one ``fit`` with the estimator's defaults (``max_iter=1000``, ``tol=1e-10``) unless
+stated, timed with ``time.perf_counter`` (the median of ``--repeats`` fits; 1 with ``--quick``),
+with the warnings it issues (or the error it raises) listed. Target (issue 14): no fit over 20 s.
+
+Cases (n = 5000, ``--quick``: 1000):
+
+- ``separable_logistic``: logistic experts, ``y = 1[x_1 > 0]`` (perfectly separable), ``alpha=0``;
+- ``K5_on_K2``: K = 5 (softmax gate) on data drawn from a 2-expert mixture, linear and logistic;
+- ``near_duplicate``: a column plus 1e-9 noise appended to the features, linear and logistic;
+- ``scales``: features scaled by 1e8 and 1e-8, linear experts;
+- ``constant_y``: constant responses, linear (all 3.0) and logistic (all 1).
+
+Usage::
+
+    python benchmarks/fit_times.py [--quick] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import draw_moe_data, single_thread_blas, write_table  # noqa: E402
+
+single_thread_blas()
+
+import numpy as np  # noqa: E402
+
+from moe_lib import (  # noqa: E402
+    LinearExperts,
+    LogisticExperts,
+    MixtureOfLinearExperts,
+    MixtureOfLogisticExperts,
+)
+
+TARGET_S = 20.0
+
+
+def cases(n: int):
+    """(name, estimator, X, y) for every hostile input."""
+    rng = np.random.default_rng(14)
+    X = rng.standard_normal((n, 3))
+    lin2 = draw_moe_data(LinearExperts(), n, 3, 2, np.random.default_rng(1))
+    log2 = draw_moe_data(LogisticExperts(), n, 3, 2, np.random.default_rng(2))
+    dup = np.column_stack([X, X[:, 0] + 1e-9 * rng.standard_normal(n)])
+    y_lin = X @ np.array([1.0, -1.0, 0.5]) + rng.standard_normal(n)
+    y_log = (rng.random(n) < 1.0 / (1.0 + np.exp(-X[:, 0] - X[:, 1]))).astype(float)
+    scaled = X * np.array([1e8, 1.0, 1e-8])
+    return [
+        ("separable_logistic", MixtureOfLogisticExperts(2, alpha=0.0, random_state=0), X,
+         (X[:, 0] > 0).astype(float)),
+        ("K5_on_K2_linear", MixtureOfLinearExperts(5, random_state=0), lin2.X[:, 1:], lin2.y),
+        ("K5_on_K2_logistic", MixtureOfLogisticExperts(5, random_state=0), log2.X[:, 1:],
+         log2.y),
+        ("near_duplicate_linear", MixtureOfLinearExperts(2, random_state=0), dup, y_lin),
+        ("near_duplicate_logistic", MixtureOfLogisticExperts(2, random_state=0), dup, y_log),
+        ("scales_1e8_1e-8_linear", MixtureOfLinearExperts(2, random_state=0), scaled, y_lin),
+        ("constant_y_linear", MixtureOfLinearExperts(2, random_state=0), X, np.full(n, 3.0)),
+        ("constant_y_logistic", MixtureOfLogisticExperts(2, random_state=0), X, np.ones(n)),
+    ]
+
+
+def one_fit(est, X, y):
+    """(wall seconds, outcome, warning messages, CPU seconds)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            est.fit(X, y)
+            outcome = f"fitted: {est.n_iter_} iterations, converged={est.converged_}"
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            outcome = f"raised {type(exc).__name__}: {str(exc)[:150]}"
+        sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+    msgs = []
+    for w in caught:
+        text = f"{w.category.__name__}: {str(w.message)[:160]}"
+        if text not in msgs:
+            msgs.append(text)
+    return sec, outcome, msgs, cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="n = 1000, one fit per case")
+    ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    n, repeats = (1000, 1) if args.quick else (args.n, args.repeats)
+    rows = []
+    for name, est, X, y in cases(n):
+        results = [one_fit(est, X, y) for _ in range(repeats)]
+        sec = statistics.median(r[0] for r in results)
+        _, outcome, msgs, _ = results[-1]
+        worst = max(r[0] for r in results)
+        rows.append([name, n, sec, worst, statistics.median(r[3] for r in results),
+                     "yes" if worst <= TARGET_S else "NO", outcome, " | ".join(msgs) or "none"])
+        print(rows[-1], flush=True)
+    worst = max(rows, key=lambda r: r[3])
+    write_table(
+        "fit_times",
+        ["case", "n", "median_s", "max_s", "median_cpu_s", f"max <= {TARGET_S:g} s", "outcome",
+         "warnings"],
+        rows, title="Estimator fit times on hostile inputs",
+        notes=[
+            f"median and max of {repeats} fit(s) per case; estimator defaults (max_iter=1000, "
+            "tol=1e-10, n_init=1, random_state=0)",
+            f"largest fit time: {worst[3]:.3g} s wall ({worst[0]}); CPU time (process_time) "
+            "is less sensitive to the other jobs on a shared machine",
+        ],
+        quick=args.quick,
+    )
+
+
+if __name__ == "__main__":
+    main()
