@@ -70,6 +70,9 @@ class SolveInfo:
     curvature : Curvature or None
         What the solve learnt of the curvature (a factorised negated Hessian and secant pairs),
         for a later solve of a nearby problem.
+    score_size : float
+        The largest absolute linear score (a log-odds against the reference class) at the
+        returned point; 0 for problems without scores.
     unbounded : bool
         The solve stalled while its objective kept rising by more than ``1e-6 (1 + |f|)``: the
         iterates run off along a direction where the objective grows without bound (or
@@ -91,6 +94,7 @@ class SolveInfo:
     passes: float = 0.0
     curvature: Curvature | None = field(default=None, repr=False, compare=False)
     unbounded: bool = False
+    score_size: float = 0.0
 
 
 class Problem:

@@ -115,8 +115,9 @@ def maximize(
         x, info = newton_cg(problem, x0, tol=tol, max_iter=max_iter)
     if polish:
         x = polish_steps(problem, x, polish)
+    size = problem.score_size(x)  # kept by the evaluation at x (usually the last one)
     return x, replace(info, n_evaluations=problem.n_evaluations, n_hessians=problem.n_hessians,
-                      passes=problem.passes)
+                      passes=problem.passes, score_size=size)
 
 
 def newton(

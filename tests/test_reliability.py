@@ -322,3 +322,26 @@ def test_poor_hyperparameters_name_themselves(kwargs, pattern):
 def test_string_y_for_the_regressor_names_y():
     with pytest.raises(TypeError, match="y must hold numbers"):
         MixtureOfLinearExperts().fit(np.arange(4.0)[:, None], np.array(["a", "b", "a", "b"]))
+
+
+def test_a_gate_whose_log_odds_run_off_stops_em_early():
+    """A clean switch between two regimes: the gate's maximum is at infinity. EM stops as soon
+    as the gate's log-odds pass fit.RUNOFF_LOGODDS, and says so, instead of iterating on."""
+    from moe_lib.fit import RUNOFF_LOGODDS
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(400, 1))
+    y = np.where(x[:, 0] < 0, 1.0, -1.0) + 0.01 * rng.normal(size=400)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = MixtureOfLinearExperts(n_experts=2, random_state=0).fit(x, y)
+    msgs = [str(w.message) for w in caught]
+    assert any("the gate's log-odds reach" in m and "use alpha > 0" in m for m in msgs), msgs
+    assert not est.converged_ and est.n_iter_ < est.max_iter
+    scores = est.gate_coef_ @ x.T + est.gate_intercept_[:, None]
+    assert np.max(np.ptp(scores, axis=0)) > RUNOFF_LOGODDS
+    # With a penalty the gate has a finite maximum: no such stop.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MixtureOfLinearExperts(n_experts=2, random_state=0, alpha=1.0).fit(x, y)
+    assert not any("log-odds reach" in str(w.message) for w in caught)
