@@ -262,10 +262,14 @@ def _passes(family, data, params, info) -> float:
     return scores + solves + family.closed_form_passes(params.n_experts, data.X.shape[1])
 
 
+def _solves_by_block(info) -> dict:
+    """An M-step's inner solves, named as the messages name them (the gate, expert k+1)."""
+    return {"the gate": info.gate} | {expert_name(k): s for k, s in enumerate(info.experts)}
+
+
 def _runaway(info) -> tuple[str, float] | None:
     """The first block whose inner solve ended with log-odds above :data:`RUNOFF_LOGODDS`."""
-    blocks = {"the gate": info.gate} | {expert_name(k): s for k, s in enumerate(info.experts)}
-    for block, solve in blocks.items():
+    for block, solve in _solves_by_block(info).items():
         if solve is not None and solve.score_size > RUNOFF_LOGODDS:
             return block, solve.score_size
     return None
@@ -273,8 +277,7 @@ def _runaway(info) -> tuple[str, float] | None:
 
 def _count_failures(failures: dict[str, int], info) -> str | None:
     """Update the consecutive-failure counts per block; the block that reached the limit."""
-    blocks = {"the gate": info.gate} | {expert_name(k): s for k, s in enumerate(info.experts)}
-    for block, solve in blocks.items():
+    for block, solve in _solves_by_block(info).items():
         failures[block] = failures.get(block, 0) + 1 if solve and solve.hit_bound else 0
         if failures[block] >= FAILED_SOLVES_TO_STOP:
             return block

@@ -260,14 +260,25 @@ def test_book_pages_reference_nothing_outside_the_site():
     assert {p: n for p, n in found.items() if n} == {}
 
 
+def _explorer(page, element_id: str):
+    """The explorer with this id once the runtime has drawn it: the figure and its plot."""
+    page.wait_for_selector(f"#{element_id}[data-moe-explorer-ready='true'] svg")
+    fig = page.locator(f"#{element_id}")
+    return fig, fig.locator("svg.moe-explorer-plot")
+
+
+def _step_slider(page, fig, label: str, key: str) -> None:
+    """Move the slider named ``label`` one step with the keyboard, as a reader would."""
+    fig.get_by_label(label).focus()
+    page.keyboard.press(key)
+
+
 def test_explorer_fixture_redraws_on_slider_and_toggle(browser_context):
     context, origin, outside = browser_context
     outside.clear()
     page, problems = _open(context, f"{origin}/{FIXTURE}")
     try:
-        fig = page.locator("#fixture-explorer")
-        page.wait_for_selector("#fixture-explorer[data-moe-explorer-ready='true'] svg")
-        svg = fig.locator("svg.moe-explorer-plot")
+        fig, svg = _explorer(page, "fixture-explorer")
         assert fig.locator(".moe-explorer-fallback").count() == 0
         assert fig.locator(".moe-explorer-legend text").all_text_contents()[:3] == [
             "EM", "gradient EM", "GD"]
@@ -278,9 +289,7 @@ def test_explorer_fixture_redraws_on_slider_and_toggle(browser_context):
         before = svg.inner_html()
         page.screenshot(path=str(SHOTS / "explorer-fixture-desktop.png"), full_page=True)
 
-        snr = fig.get_by_label("SNR")
-        snr.focus()
-        page.keyboard.press("ArrowRight")  # the reader moves the SNR slider one step
+        _step_slider(page, fig, "SNR", "ArrowRight")
         assert svg.get_attribute("data-key") == "0|3|0|0"
         assert fig.locator("output").first.text_content() == "4"
         after_slider = svg.inner_html()
@@ -305,15 +314,12 @@ def test_chapter_6_explorer_redraws_on_the_built_page(browser_context):
     outside.clear()
     page, problems = _open(context, f"{origin}/_build/html/book/06_synthetic_experiments.html")
     try:
-        fig = page.locator("#ch6-explorer")
-        page.wait_for_selector("#ch6-explorer[data-moe-explorer-ready='true'] svg")
-        svg = fig.locator("svg.moe-explorer-plot")
+        fig, svg = _explorer(page, "ch6-explorer")
         assert fig.locator("path.moe-explorer-line").count() == 3
         # Defaults: SymMoLinE, ||beta*|| = 2 (index 2), d = 10 (1), tuned steps (1).
         assert svg.get_attribute("data-key") == "0|2|1|1"
         before = svg.inner_html()
-        fig.get_by_label("||beta*||").focus()
-        page.keyboard.press("ArrowLeft")
+        _step_slider(page, fig, "||beta*||", "ArrowLeft")
         assert svg.get_attribute("data-key") == "0|1|1|1"
         after_slider = svg.inner_html()
         assert after_slider != before

@@ -1,4 +1,4 @@
-"""The estimator contract (design.md §4) of MixtureOfLinearExperts and MixtureOfLogisticExperts.
+"""The estimator contract of MixtureOfLinearExperts and MixtureOfLogisticExperts.
 
 What is checked, and against what:
 

@@ -21,7 +21,7 @@ from moe_lib._validation import check_array, check_choice, check_int
 from moe_lib.fit import ALGORITHMS
 from moe_lib.symmetric._checks import check_kind
 from moe_lib.symmetric.model import initial_point, random_instance, sample
-from moe_lib.symmetric.steps import EMStepper
+from moe_lib.symmetric.steps import E_STEP_PASSES, GRADIENT_STEP_PASSES, EMStepper
 
 #: A run whose mean negative log-likelihood is not finite or exceeds this (a too large step) is
 #: marked ``nan`` from then on.
@@ -376,7 +376,8 @@ def run_batch(
     W = np.full((B, n_iter + 1, d), np.nan)
     Beta = np.full((B, n_iter + 1, d), np.nan)
     loss = np.full((B, n_iter + 1), np.nan)
-    passes = np.zeros((B, n_iter + 1))
+    # Cumulative passes: a fixed cost per gradient step; EM's as its steppers count them.
+    passes = np.tile(GRADIENT_STEP_PASSES * np.arange(n_iter + 1.0), (B, 1))
     w, beta = batch.w0.copy(), batch.beta0.copy()
     stepping = steppers(kind, X, y) if algorithm == "em" else None
     with np.errstate(all="ignore"):
@@ -389,11 +390,9 @@ def run_batch(
                 break
             if algorithm == "em":
                 w, beta = _em_step(kind, X, y, w, beta, stepping)
-                # Every E-step so far and all the M-steps' work (the Gram factor included).
-                passes[:, t + 1] = 2.0 * (t + 1) + np.array([s.passes for s in stepping])
-                continue
-            passes[:, t + 1] = 4.0 * (t + 1)
-            if algorithm == "gradient_em":
+                # Every E-step so far and the M-steps' work (their Gram factors included).
+                passes[:, t + 1] = [E_STEP_PASSES * (t + 1) + s.passes for s in stepping]
+            elif algorithm == "gradient_em":
                 w, beta = w - step / L_w[:, None] * g_w, beta - step / L_beta[:, None] * g_beta
             else:
                 w, beta = w - step * g_w, beta - step * g_beta

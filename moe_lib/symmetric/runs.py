@@ -15,7 +15,13 @@ from moe_lib.fit import ALGORITHMS, FitResult, has_converged
 from moe_lib.symmetric._checks import check_data
 from moe_lib.symmetric._fused import evaluate
 from moe_lib.symmetric.model import to_moe_params
-from moe_lib.symmetric.steps import EMStepper, _check_step_size, curvature_bounds
+from moe_lib.symmetric.steps import (
+    E_STEP_PASSES,
+    GRADIENT_STEP_PASSES,
+    EMStepper,
+    _check_step_size,
+    curvature_bounds,
+)
 
 
 def run(
@@ -112,9 +118,9 @@ def run(
             new = stepper.step(w, beta, p)
             # The E-step's two products (X w, X beta) and the M-step's work since the last step
             # (the first step's includes the Gram factor).
-            cost, charged = 2.0 + stepper.passes - charged, stepper.passes
+            cost, charged = E_STEP_PASSES + stepper.passes - charged, stepper.passes
         else:
-            cost = 4.0  # the two products X w, X beta and the gradient's two X^T r
+            cost = GRADIENT_STEP_PASSES
             new = (w - steps[0] * g_w, beta - steps[1] * g_beta)
         if not (np.all(np.isfinite(new[0])) and np.all(np.isfinite(new[1]))):
             messages.append(

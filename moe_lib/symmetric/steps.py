@@ -31,6 +31,11 @@ from moe_lib.symmetric.model import _gradient
 #: Gradient tolerance (largest entry, per-sample mean scale) of the EM step's inner solves.
 EM_INNER_TOL = 1e-12
 
+#: Passes over the data of the E-step (the products ``X w`` and ``X beta``; they also give the
+#: loss), and of one GD or gradient EM step (those two and the gradient's two ``X^T r``).
+E_STEP_PASSES = 2.0
+GRADIENT_STEP_PASSES = 4.0
+
 
 class EMStepper:
     """The exact EM step on one data set, with what consecutive steps share.
@@ -45,7 +50,7 @@ class EMStepper:
     ``X`` with one vector; a Gram matrix ``(d + 1) / 2``; see ``moe_lib._problem.Problem``):
     the Gram factor once, then per step the inner solves' evaluations and Hessians and, for
     SymMoLinE, the expert's ``X^T ((2p - 1) y)``. The E-step (the posterior ``p`` passed to
-    :meth:`step`, two passes) is counted by the caller.
+    :meth:`step`, :data:`E_STEP_PASSES`) is counted by the caller.
 
     SymMoLogE's two regressions (gate and expert) share the design and are solved as one
     (:class:`moe_lib.regression.LogisticRegressions` with two columns of soft labels): one pass
