@@ -12,9 +12,18 @@ Cases (n = 5000, ``--quick``: 1000):
 - ``scales``: features scaled by 1e8 and 1e-8, linear experts;
 - ``constant_y``: constant responses, linear (all 3.0) and logistic (all 1).
 
+Multinomial cases (``--part multinomial``; the largest setting of issue 13: n = 10 000, d = 20,
+C = 10 classes, K = 10 and K = 5 multinomial experts, default settings; one fit each, the
+longest fits here; ``--quick``: n = 2000):
+
+- ``runoff``: classes from deciles of a smooth non-linear signal plus noise;
+- ``true3``: labels drawn from a 3-expert multinomial mixture (coefficients of scale 0.5);
+- ``noise``: labels independent of the features;
+- ``weak``: one softmax regression with coefficients of scale 0.1.
+
 Usage::
 
-    python benchmarks/fit_times.py [--quick] [--repeats 3]
+    python benchmarks/fit_times.py [--quick] [--repeats 3] [--part hostile|multinomial|both]
 """
 
 from __future__ import annotations
@@ -68,6 +77,33 @@ def cases(n: int):
     ]
 
 
+def multinomial_cases(n: int):
+    """(name, estimator, X, y): K = 10 and K = 5 multinomial experts on C = 10 classes."""
+    d, C = 20, 10
+    out = []
+    for kind in ("runoff", "true3", "noise", "weak"):
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((n, d))
+        if kind == "runoff":
+            signal = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 / 2 + 0.3 * X[:, 2]
+            edges = np.quantile(signal, np.linspace(0.1, 0.9, 9))
+            y = np.digitize(signal + 0.3 * rng.standard_normal(n), edges)
+        elif kind == "true3":
+            gate = rng.standard_normal((3, d))
+            z = np.argmax(X @ gate.T + rng.gumbel(size=(n, 3)), axis=1)
+            coef = 0.5 * rng.standard_normal((3, C, d))
+            y = np.argmax(np.einsum("ip,icp->ic", X, coef[z]) + rng.gumbel(size=(n, C)), axis=1)
+        elif kind == "noise":
+            y = rng.integers(0, C, size=n)
+        else:
+            y = np.argmax(X @ (0.1 * rng.standard_normal((C, d))).T + rng.gumbel(size=(n, C)),
+                          axis=1)
+        for K in (10, 5):
+            out.append((f"multinomial_{kind}_K{K}", MixtureOfLogisticExperts(K, random_state=0),
+                        X, y))
+    return out
+
+
 def one_fit(est, X, y):
     """(wall seconds, outcome, warning messages, CPU seconds)."""
     with warnings.catch_warnings(record=True) as caught:
@@ -92,10 +128,17 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="n = 1000, one fit per case")
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--part", choices=["hostile", "multinomial", "both"], default="both")
     args = ap.parse_args()
     n, repeats = (1000, 1) if args.quick else (args.n, args.repeats)
+    todo = []
+    if args.part in ("hostile", "both"):
+        todo += [(case, n, repeats) for case in cases(n)]
+    if args.part in ("multinomial", "both"):
+        n_multi = 2000 if args.quick else 10_000
+        todo += [(case, n_multi, 1) for case in multinomial_cases(n_multi)]
     rows = []
-    for name, est, X, y in cases(n):
+    for (name, est, X, y), n, repeats in todo:
         results = [one_fit(est, X, y) for _ in range(repeats)]
         sec = statistics.median(r[0] for r in results)
         _, outcome, msgs, _ = results[-1]
@@ -104,14 +147,16 @@ def main() -> None:
                      "yes" if worst <= TARGET_S else "NO", outcome, " | ".join(msgs) or "none"])
         print(rows[-1], flush=True)
     worst = max(rows, key=lambda r: r[3])
+    names = {"both": "fit_times", "hostile": "fit_times_hostile"}
     write_table(
-        "fit_times",
+        names.get(args.part, "fit_times_multinomial"),
         ["case", "n", "median_s", "max_s", "median_cpu_s", f"max <= {TARGET_S:g} s", "outcome",
          "warnings"],
         rows, title="Estimator fit times on hostile inputs",
         notes=[
-            f"median and max of {repeats} fit(s) per case; estimator defaults (max_iter=1000, "
-            "tol=1e-10, n_init=1, random_state=0)",
+            "median and max of the fits of each case (3 per hostile case, 1 per multinomial "
+            "case unless --quick); estimator defaults (max_iter=1000, tol=1e-10, n_init=1, "
+            "random_state=0)",
             f"largest fit time: {worst[3]:.3g} s wall ({worst[0]}); CPU time (process_time) "
             "is less sensitive to the other jobs on a shared machine",
         ],

@@ -29,11 +29,11 @@ smaller ones; every monitored run stops at the accuracy, at the best iteration c
 part of the method's time to accuracy.
 
 Seconds to accuracy: the median of ``--repeats`` (>= 5) unmonitored runs of exactly ``T`` steps.
-Passes over the data = products of X (or X^T) with one to two vectors: a GD step takes 2, an EM
-iteration 1 for its E-step plus 2 per inner evaluation (plus 1 for SymMoLinE's closed-form expert
-update); the inner solves' Hessians (weighted Gram matrices, ~d/2 passes' flops each) are listed
-apart. ``em_iter / lean_step`` is (EM seconds to accuracy / its iterations) / (the median lean
-step), both measured in the same run.
+Passes over the data as the library counts them (``FitResult.passes``; one pass = one product of
+the n-row design with one vector): a GD or gradient EM step takes 4, an EM iteration 2 for its
+E-step plus its inner solves' evaluations and Hessians (a weighted Gram matrix counts (d + 1) / 2);
+the number of Hessians is also listed. ``em_iter / lean_step`` is (EM seconds to accuracy / its
+iterations) / (the median lean step), both measured in the same run.
 
 Usage::
 
@@ -59,7 +59,7 @@ from scipy import optimize  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
 from moe_lib import symmetric as sym  # noqa: E402
-from moe_lib.symmetric.steps import EMStepper  # noqa: E402
+from moe_lib.symmetric.steps import E_STEP_PASSES, GRADIENT_STEP_PASSES, EMStepper  # noqa: E402
 
 GD_GRID = tuple(float(2.0 ** (k / 2)) for k in range(-2, 9))  # 0.5 ... 16, factor sqrt(2)
 GEM_GRID = tuple(float(2.0 ** (k / 2)) for k in range(-2, 5))  # 0.5 ... 4
@@ -167,14 +167,15 @@ def grid_search(kind, X, y, w0, b0, target, max_iter, grid, steps_of):
 
 
 def em_counts(kind, X, y, w0, b0, target, max_iter):
-    """EM iterations to ``target`` with its inner-solve work (EMStepper, as symmetric.run)."""
+    """EM iterations to ``target``, the passes over the data of that loop (E-step and inner
+    solves) and its Hessians (EMStepper, as symmetric.run)."""
     stepper = EMStepper(kind, X, y)
     w, b = w0, b0
     for t in range(1, max_iter + 1):
         w, b = stepper.step(w, b, sym.posterior(kind, X, y, w, b))
         if sym.neg_loglik(kind, X, y, w, b) <= target:
-            return t, stepper.n_evaluations, stepper.n_hessians
-    return None, stepper.n_evaluations, stepper.n_hessians
+            return t, stepper.passes + E_STEP_PASSES * t, stepper.n_hessians
+    return None, stepper.passes, stepper.n_hessians
 
 
 def run_steps(step, w0, b0, T):
@@ -212,12 +213,14 @@ def measure(kind, w_norm, b_norm, inst, args):
         lambda: sym.run(kind, X, y, w0, b0, "gd", max_iter=k, step_size=eta1, tol=None),
         args.repeats) / k
     # ---- EM
-    T_em, evals, hess = em_counts(kind, X, y, w0, b0, target, args.max_iter)
+    T_em, passes, hess = em_counts(kind, X, y, w0, b0, target, args.max_iter)
     result = {}
     if T_em is not None:
         s_em = median_time(lambda: sym.run(kind, X, y, w0, b0, "em", max_iter=T_em,
                                            tol=None), args.repeats)
-        passes = T_em * (2 if kind == "linear" else 1) + 2 * evals
+        # Passes as the library's driver records them for exactly these T_em iterations.
+        passes = float(np.sum(sym.run(kind, X, y, w0, b0, "em", max_iter=T_em,
+                                      tol=None).passes))
         result["em"] = (T_em, s_em)
         rows.append(tag + ["em", "", T_em, s_em, passes, hess, "", 0, 0.0])
     else:
@@ -238,7 +241,8 @@ def measure(kind, w_norm, b_norm, inst, args):
         step = gradient_stepper(kind, X, y, steps_of(c))
         sec = median_time(lambda step=step, T=T: run_steps(step, w0, b0, T), args.repeats)
         result[name] = (T, sec)
-        rows.append(tag + [name, c, T, sec, 2 * T, 0, grid_text, grid_steps, grid_s])
+        rows.append(tag + [name, c, T, sec, GRADIENT_STEP_PASSES * T, 0, grid_text,
+                           grid_steps, grid_s])
         if name == "gd":
             s_lib = median_time(lambda T=T, c=c: sym.run(
                 kind, X, y, w0, b0, "gd", max_iter=T, step_size=c * eta1, tol=None),
@@ -293,9 +297,10 @@ def main() -> None:
         "best T so far ('>T'); 'div': L rose above its start + 1; 'skip': not tried",
         f"seconds: median of {args.repeats} unmonitored runs of exactly T steps after a warm-up; "
         "EM through symmetric.run, GD and gradient EM with the lean step written in the script",
-        "passes: products of X or X^T with one or two vectors (GD: 2 per step; EM: E-step + "
-        "2 per inner evaluation (+1 closed-form expert update, linear)); hessians: weighted Gram "
-        "matrices formed by EM's inner solves",
+        "passes: products of the n-row design with one vector, as the library counts them "
+        "(FitResult.passes): GD and gradient EM 4 per step (Xw, X beta and the gradient's two "
+        "X^T r); EM 2 per E-step plus its inner solves' evaluations and Hessians; hessians: "
+        "weighted Gram matrices formed by EM's inner solves",
         "grid_steps / grid_s: steps and monitored seconds of the whole grid search (not included "
         "in the method's seconds)",
     ]

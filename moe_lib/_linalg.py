@@ -100,12 +100,11 @@ def row_sum(a: np.ndarray) -> np.ndarray:
 
 #: Row blocks of the fused evaluations (:func:`row_blocks`) hold about this many elements per
 #: (rows, width) array, so that a block's temporaries stay in the L2 cache (measured best of
-#: 2**14..2**22 at n = 2e5, width 10) ...
+#: 2**14..2**22 at n = 2e5, width 10). Larger temporaries also cost page faults: glibc hands
+#: arrays of more than a few hundred kB back to the system when they are freed, so each
+#: evaluation maps them afresh (at n = 1e4, p = 21, ten classes, one block of 2**18 elements took
+#: 3.5 ms per evaluation, blocks of 2**16 elements 1.8 ms).
 _EVAL_BLOCK_ELEMENTS = 2**16
-#: ... and a design of at most this many elements is one block: it fits the cache whole, and each
-#: block costs a dozen numpy calls (at n = 1e4, width 10: 0.20 ms per evaluation against 0.35 ms
-#: in blocks of 2**14 elements).
-_SINGLE_BLOCK_ELEMENTS = 2**18
 
 
 def row_blocks(n: int, width: int) -> list[slice]:
@@ -115,8 +114,6 @@ def row_blocks(n: int, width: int) -> list[slice]:
     is limited by memory traffic; on blocks of ~16k elements the temporaries stay in cache
     (measured: value and gradient of eight logistic experts in 0.47x the time).
     """
-    if n * max(width, 1) <= _SINGLE_BLOCK_ELEMENTS:
-        return [slice(0, n)]
     rows = max(256, _EVAL_BLOCK_ELEMENTS // max(width, 1))
     return [slice(start, start + rows) for start in range(0, n, rows)]
 

@@ -16,6 +16,17 @@ import numpy as np
 #: (:meth:`Problem.step_limit`).
 MAX_SCORE_CHANGE = 20.0
 
+#: A solve stops (unconverged) once its largest score (a log-odds against the reference) exceeds
+#: this: its probabilities are then within e^-500 of 0 or 1, where the objective no longer changes
+#: in floating point, and further steps only chase coefficients to infinity (the problem has no
+#: finite maximiser). EM stops on such a solve (``moe_lib.fit.RUNOFF_LOGODDS``).
+RUNOFF_SCORE = 500.0
+
+#: The contraction of the gradient's largest entry credited to one fresh Newton step near the
+#: maximiser, against which a step on a reused factorisation is judged
+#: (:meth:`Problem.reuse_bar`).
+NEWTON_CONTRACTION = 1e-3
+
 
 @dataclass(frozen=True)
 class Curvature:
@@ -161,6 +172,29 @@ class Problem:
         of halvings.
         """
         return 1.0
+
+    def reuse_bar(self) -> float:
+        """The gradient contraction a Newton step on a reused factorisation must achieve.
+
+        A fresh Newton step costs an evaluation and a Hessian and is credited with a contraction
+        of :data:`NEWTON_CONTRACTION`; a step on the kept factor costs an evaluation only. The
+        bar asks the reused step for the same contraction per pass over the data:
+        ``NEWTON_CONTRACTION ** (E / (E + H))``, ``E`` and ``H`` the ``evaluation_passes`` and
+        ``hessian_passes``. Where a Hessian is dear (a softmax regression with many classes: a
+        grid of weighted Gram matrices) almost any contraction is worth keeping; where it is
+        cheap the bar approaches ``NEWTON_CONTRACTION``. A problem that does not count its
+        passes is taken to have ``H = E`` (bar 0.03).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from moe_lib.regression import SoftmaxRegression
+        >>> X, T = np.ones((4, 21)), np.full((4, 10), 0.1)
+        >>> round(SoftmaxRegression(X, T, np.ones(4), 0.0, np.ones(21)).reuse_bar(), 2)
+        0.78
+        """
+        e, h = self.evaluation_passes, self.hessian_passes
+        return NEWTON_CONTRACTION ** (e / (e + h) if e + h > 0 else 0.5)
 
     # -- cached access -------------------------------------------------------------------
     def _at(self, x: np.ndarray) -> None:

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from moe_lib._problem import RUNOFF_SCORE
 from moe_lib._validation import check_choice, check_int, check_real, check_rng
 from moe_lib.diagnostics import expert_name, identical_experts_message
 from moe_lib.experts import ExpertFamily
@@ -41,7 +42,8 @@ FAILED_SOLVES_TO_STOP = 3
 #: towards a supremum no finite parameter attains). Well-posed fits stay far below it; a gate
 #: running off crosses it within tens of iterations, while each M-step needs ever more Newton
 #: iterations (a ten-expert gate on 10,000 rows: minutes before this rule, seconds with it).
-RUNOFF_LOGODDS = 500.0
+#: The inner solve itself stops there (:data:`moe_lib._problem.RUNOFF_SCORE`).
+RUNOFF_LOGODDS = RUNOFF_SCORE
 
 
 def has_converged(history: list[float], tol: float, n_samples: int = 1) -> bool:

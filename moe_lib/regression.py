@@ -72,7 +72,10 @@ class SoftmaxRegression(Problem):
         # The targets' part of the gradient does not depend on the coefficients.
         self.targets_r = np.ascontiguousarray(weighted_targets[:, 1:])
         self.targets_x = self.targets_r.T @ X
-        self.unit_rows = bool(np.all(self.row_weight == 1.0))
+        # The gradient's X^T (w * P) as P^T (w * X): the weighted design is formed once per
+        # problem, not once per evaluation.
+        unit_rows = bool(np.all(self.row_weight == 1.0))
+        self.weighted_x = X if unit_rows else self.row_weight[:, None] * X
         self.blocks = row_blocks(n, max(self.C - 1, p))
         m = self.C - 1
         self.evaluation_passes = self.hessp_passes = 2.0 * m
@@ -88,10 +91,9 @@ class SoftmaxRegression(Problem):
         value, size = 0.0, 0.0
         weighted_px = np.zeros((C - 1, p))
         for rows in self.blocks:
-            Xb = X[rows]
             # The reference class has score 0: only the other C - 1 scores are computed.
-            scores = Xb @ B.T
-            size = max(size, float(np.max(np.abs(scores), initial=0.0)))
+            scores = X[rows] @ B.T
+            size = max(size, float(scores.max(initial=0.0)), -float(scores.min(initial=0.0)))
             if C == 2:
                 # Two classes: the softmax is the logistic function of the one score.
                 lse, s = softplus_expit(scores[:, 0])
@@ -100,7 +102,7 @@ class SoftmaxRegression(Problem):
                 lse, Pb = reference_lse_softmax(scores)
             value += np.vdot(self.targets_r[rows], scores) - self.row_weight[rows] @ lse
             P[rows] = Pb
-            weighted_px += (Pb if self.unit_rows else self.row_weight[rows, None] * Pb).T @ Xb
+            weighted_px += Pb.T @ self.weighted_x[rows]
         value -= 0.5 * self.alpha * np.sum(self.mask * B**2)
         self.P, self._score_size = P, size
         self.grad_ = (self.targets_x - weighted_px - self.alpha * self.mask * B).ravel()
@@ -214,7 +216,7 @@ class LogisticRegressions(Problem):
         for rows in self.blocks:
             Xb, wy, wm = X[rows], self.WY[rows], self.WM[rows]
             eta = Xb @ B.T
-            size = max(size, float(np.max(np.abs(eta), initial=0.0)))
+            size = max(size, float(eta.max(initial=0.0)), -float(eta.min(initial=0.0)))
             sp, s = softplus_expit(eta)
             S[rows] = s
             sp *= wm

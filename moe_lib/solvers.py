@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import linalg, optimize
 
-from moe_lib._problem import MAX_SCORE_CHANGE, Curvature, Problem, SolveInfo
+from moe_lib._problem import MAX_SCORE_CHANGE, RUNOFF_SCORE, Curvature, Problem, SolveInfo
 
 __all__ = [
     "Curvature",
@@ -40,14 +40,11 @@ MAX_NEWTON_DIM = 400
 INNER_TOL = 1e-10
 INNER_MAX_ITER = 100
 
-#: A Newton step that shrinks the gradient's largest entry by at least this factor shows that the
-#: Hessian barely changes over a step: the next iteration first tries the same factorisation.
-REUSE_CONTRACTION = 1e-2
-#: A quasi-Newton step on a reused factorisation is kept only if it shrinks the gradient by this
-#: factor; otherwise the Hessian is recomputed at the same point.
-REUSED_STEP_CONTRACTION = 0.1
 #: Secant pairs kept by the quasi-Newton steps (limited-memory BFGS on the reused factor).
 QUASI_NEWTON_MEMORY = 5
+#: A quasi-Newton step already evaluated is kept if it shrinks the gradient by this factor, even
+#: where :meth:`Problem.reuse_bar` is stricter: rejecting it would waste its evaluation.
+QUASI_NEWTON_ACCEPT = 0.1
 #: Values closer than this (relative to ``1 + |f|``) are equal to within the rounding of ``f``;
 #: there the line search lets the gradient decide.
 ROUNDING = 1e-13
@@ -130,17 +127,19 @@ def newton(
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise a concave function by damped Newton steps with step halving.
 
-    Once a Newton step has shrunk the gradient by :data:`REUSE_CONTRACTION` or more (the
-    quadratic region, where the Hessian hardly changes over a step), the next step first reuses
-    the last factorised Hessian, updated by the secant pairs of the steps since (a quasi-Newton
-    step, :func:`_quasi_newton_direction`: one gradient, no Hessian); so does the first step when
-    ``curvature`` is given. Such a step is kept when it does not lower ``f`` beyond rounding and
-    shrinks the gradient by :data:`REUSED_STEP_CONTRACTION`; otherwise the Hessian is
-    recomputed. A Newton step is kept by Armijo's rule, or, where ``f`` changes below its rounding
-    (:data:`ROUNDING`), when it shrinks the gradient; at most :data:`MAX_HALVINGS` halvings are
-    tried, the first cut to :meth:`Problem.step_limit`. The solve stops when the largest gradient
-    entry is at most ``tol`` (converged), or when it cannot progress: no acceptable step, or
-    :data:`STALL_ITERATIONS` iterations without halving the gradient (``hit_bound``).
+    Once a full Newton step has shrunk the gradient by the problem's
+    :meth:`~Problem.reuse_bar` or more (where the Hessian hardly changes over a step), the next
+    step first reuses the last factorised Hessian, updated by the secant pairs of the steps since
+    (a quasi-Newton step, :func:`_quasi_newton_direction`: one gradient, no Hessian); so does the
+    first step when ``curvature`` is given. Such a step is kept when it does not lower ``f``
+    beyond rounding and shrinks the gradient by the same bar (a contraction worth its cost
+    against a fresh Newton step) or by :data:`QUASI_NEWTON_ACCEPT`; otherwise the Hessian is
+    recomputed. A Newton step is kept by Armijo's rule, or, where ``f`` changes below its
+    rounding (:data:`ROUNDING`), when it shrinks the gradient; at most :data:`MAX_HALVINGS`
+    halvings are tried, the first cut to :meth:`Problem.step_limit`. The solve stops when the
+    largest gradient entry is at most ``tol`` (converged), or when it cannot progress: no
+    acceptable step, :data:`STALL_ITERATIONS` iterations without halving the gradient, or scores
+    beyond :data:`moe_lib._problem.RUNOFF_SCORE` (``hit_bound``).
 
     Examples
     --------
@@ -160,6 +159,8 @@ def newton(
     factor = curvature.factor if usable else None
     pairs = list(curvature.pairs) if usable else []
     fun, grad, size_at = problem.value, problem.gradient, problem.score_size
+    bar = problem.reuse_bar()
+    accept = max(bar, QUASI_NEWTON_ACCEPT)
     f = fun(x)
     g = grad(x)
     size = size_at(x)
@@ -179,6 +180,8 @@ def newton(
             best, best_it, f_best = gnorm, it, f
         elif it - best_it >= STALL_ITERATIONS:
             return stop(it, gnorm, False, stalled=True)
+        if size > RUNOFF_SCORE:
+            return stop(it, gnorm, False)
         noise = ROUNDING * (1.0 + abs(f))
         # No step may throw the scores towards infinity (a maximiser far away, or none): the
         # largest score may grow by at most MAX_SCORE_CHANGE per step.
@@ -189,7 +192,7 @@ def newton(
             # In the quadratic region f changes below its rounding: allow that much.
             if np.isfinite(f_try) and f_try >= f - noise and size_at(x_try) <= moderate:
                 g_try = grad(x_try)
-                if _max_abs(g_try) <= REUSED_STEP_CONTRACTION * gnorm:
+                if _max_abs(g_try) <= accept * gnorm:
                     s, y_pair = x_try - x, g - g_try
                     if (curv := float(s @ y_pair)) > 0:
                         pairs = [*pairs[1 - QUASI_NEWTON_MEMORY :], (s, y_pair, curv)]
@@ -206,7 +209,7 @@ def newton(
             if _max_abs(g_new) < gnorm and size_at(x + step) <= moderate:
                 x = x + step
                 f, g, size = fun(x), g_new, size_at(x)
-                factor = factor if _max_abs(g) <= REUSE_CONTRACTION * gnorm else None
+                factor = factor if _max_abs(g) <= bar * gnorm else None
                 continue
             return stop(it, gnorm, False)
         t, accepted, limit = 1.0, False, None
@@ -233,7 +236,7 @@ def newton(
             return stop(it, gnorm, False)
         x, f, size = x_new, f_new, size_at(x_new)
         g = grad(x)
-        if t < 1.0 or _max_abs(g) > REUSE_CONTRACTION * gnorm:
+        if t < 1.0 or _max_abs(g) > bar * gnorm:
             factor = None
     gnorm = _max_abs(g)
     return stop(max_iter, gnorm, gnorm <= tol)
