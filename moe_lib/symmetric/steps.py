@@ -37,7 +37,49 @@ E_STEP_PASSES = 2.0
 GRADIENT_STEP_PASSES = 4.0
 
 
-class EMStepper:
+class _SoftLabelSolves:
+    """Soft-label logistic regressions on one design, solved to ``tol``, with their cost.
+
+    What :class:`EMStepper` and :func:`soft_logistic_fit` share: the curvature one solve leaves
+    for the next, and the work counted so far (evaluations, Hessians, passes over the data).
+    """
+
+    def __init__(self, X: np.ndarray, tol: float) -> None:
+        self.X, self.tol = X, tol
+        self.curvature: Curvature | None = None
+        self.n_hessians = 0
+        self.n_evaluations = 0
+        self.passes = 0.0
+        self._ones = (np.ones(X.shape[0]), np.ones(X.shape[1]))
+
+    def _solve(self, targets: np.ndarray, start: np.ndarray, what: str) -> np.ndarray:
+        n_ones, d_ones = self._ones
+        K = start.shape[0]
+        problem = LogisticRegressions(self.X, targets, n_ones, np.ones((n_ones.size, K)), 0.0,
+                                      d_ones)
+        x, info = maximize(problem, start.ravel(), tol=self.tol, max_iter=INNER_MAX_ITER,
+                           curvature=self.curvature)
+        if info.n_iter == 0:
+            # A warm start already within tolerance would be returned unchanged and a long run
+            # would stall at an error of about tol / curvature: polish it (chord steps).
+            x = polish_steps(problem, x, 2, curvature=self.curvature)
+        self.curvature = info.curvature
+        self.n_hessians += problem.n_hessians
+        self.n_evaluations += problem.n_evaluations
+        self.passes += problem.passes
+        g = problem.gradient(x)
+        if not info.converged and np.max(np.abs(g)) > self.tol:
+            warnings.warn(
+                f"the {what} solve of the EM step stopped with gradient {np.max(np.abs(g)):.2e} "
+                f"> tol={self.tol:g} after {info.n_iter} Newton iterations: the EM step is "
+                "inexact",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return x.reshape(K, -1)
+
+
+class EMStepper(_SoftLabelSolves):
     """The exact EM step on one data set, with what consecutive steps share.
 
     The Cholesky factor of ``X^T X / n`` (SymMoLinE's expert update) is computed once, and the
@@ -78,14 +120,11 @@ class EMStepper:
     """
 
     def __init__(self, kind: str, X: np.ndarray, y: np.ndarray, tol: float = EM_INNER_TOL):
-        self.kind, self.X, self.y, self.tol = kind, X, y, tol
-        n, d = X.shape
+        super().__init__(X, tol)
+        self.kind, self.y = kind, y
         self.gram = check_full_rank(X)
-        self.curvature: Curvature | None = None
-        self.n_hessians = 0
-        self.n_evaluations = 0
-        self.passes = (d + 1) / 2 if kind == "linear" else 0.0
-        self._ones = (np.ones(n), np.ones(d))
+        if kind == "linear":  # the expert update's Gram factor, formed once
+            self.passes += (X.shape[1] + 1) / 2
 
     def step(
         self, w: np.ndarray, beta: np.ndarray, p: np.ndarray
@@ -101,40 +140,13 @@ class EMStepper:
         both = self._solve(np.column_stack([p, y_soft]), np.vstack([w, beta]), "gate and expert")
         return both[0], both[1]
 
-    def _solve(self, targets: np.ndarray, start: np.ndarray, what: str) -> np.ndarray:
-        n_ones, d_ones = self._ones
-        K = start.shape[0]
-        problem = LogisticRegressions(self.X, targets, n_ones, np.ones((n_ones.size, K)), 0.0,
-                                      d_ones)
-        x, info = maximize(problem, start.ravel(), tol=self.tol, max_iter=INNER_MAX_ITER,
-                           curvature=self.curvature)
-        if info.n_iter == 0:
-            # A warm start already within tolerance would be returned unchanged and a long run
-            # would stall at an error of about tol / curvature: polish it (chord steps).
-            x = polish_steps(problem, x, 2, curvature=self.curvature)
-        self.curvature = info.curvature
-        self.n_hessians += problem.n_hessians
-        self.n_evaluations += problem.n_evaluations
-        self.passes += problem.passes
-        g = problem.gradient(x)
-        if not info.converged and np.max(np.abs(g)) > self.tol:
-            warnings.warn(
-                f"the {what} solve of the EM step stopped with gradient {np.max(np.abs(g)):.2e} "
-                f"> tol={self.tol:g} after {info.n_iter} Newton iterations: the EM step is "
-                "inexact",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        return x.reshape(K, -1)
-
-
 def soft_logistic_fit(
     X: np.ndarray, targets: np.ndarray, start: np.ndarray, tol: float, what: str
 ) -> np.ndarray:
     """``argmax_b mean_i [t_i x_i^T b - sp(x_i^T b)]`` by Newton, to a gradient of ``tol``.
 
-    One solve of :class:`EMStepper` (without curvature to reuse). Arguments are not checked (the
-    callers have).
+    One solve of the kind :class:`EMStepper` makes (without curvature to reuse). Arguments are
+    not checked (the callers have).
 
     Parameters
     ----------
@@ -160,12 +172,7 @@ def soft_logistic_fit(
     >>> bool(np.max(np.abs(X.T @ (t - expit(X @ b)))) / 3 <= 1e-12)  # the score equations hold
     True
     """
-    stepper = EMStepper.__new__(EMStepper)
-    stepper.X, stepper.tol, stepper.curvature = X, tol, None
-    stepper.n_hessians = stepper.n_evaluations = 0
-    stepper.passes = 0.0
-    stepper._ones = (np.ones(X.shape[0]), np.ones(X.shape[1]))
-    return stepper._solve(targets, start[None, :], what)[0]
+    return _SoftLabelSolves(X, tol)._solve(targets, start[None, :], what)[0]
 
 
 def em_step(
