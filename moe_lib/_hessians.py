@@ -15,6 +15,10 @@ from moe_lib._linalg import PAIRWISE_MAX_COLS, pairwise_weighted_grams, weighted
 #: :func:`_neg_hessian_one_product` instead of ``(C-1)C/2`` separate weighted Gram matrices
 #: (0.75 of the time at n = 1e5, p = 101, C = 8), which is slower for C <= 5.
 ONE_PRODUCT_MIN_BLOCKS = 6
+#: With that many classes, :func:`_neg_hessian_pairwise` stays the fastest up to this many columns
+#: (measured at n = 1e4 and 1e5, nine non-reference classes: 0.49-0.51x the time of
+#: :func:`_neg_hessian_one_product` at p = 21, 0.59-0.64x at p = 31, 0.77-0.92x at p = 41).
+PAIRWISE_MAX_COLS_MANY_CLASSES = 40
 
 #: Row chunk of :func:`_neg_hessian_one_product`, in array elements (8 MB of float64 per temporary).
 HESSIAN_CHUNK = 2**20
@@ -38,7 +42,9 @@ def softmax_neg_hessian(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarr
         weights ``w P_c (1 - P_c)`` (no cancellation). Three assemblies give the same matrix up
         to rounding; the fastest for the shape is used (measured at n = 1e6, p = 11: one or two
         non-reference classes, separate weighted Gram matrices; 3 to 7 classes,
-        :func:`_neg_hessian_pairwise`).
+        :func:`_neg_hessian_pairwise`; more classes, the pairwise products up to
+        :data:`PAIRWISE_MAX_COLS_MANY_CLASSES` columns and :func:`_neg_hessian_one_product`
+        beyond).
 
     Examples
     --------
@@ -51,6 +57,8 @@ def softmax_neg_hessian(X: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarr
     if k >= 3 and p <= PAIRWISE_MAX_COLS:
         return _neg_hessian_pairwise(X, P, w)
     if k >= ONE_PRODUCT_MIN_BLOCKS:
+        if p <= PAIRWISE_MAX_COLS_MANY_CLASSES:
+            return _neg_hessian_pairwise(X, P, w)
         return _neg_hessian_one_product(X, P, w)
     return _neg_hessian_blocks(X, P, w)
 

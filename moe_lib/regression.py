@@ -21,7 +21,7 @@ import numpy as np
 from moe_lib._hessians import softmax_neg_hessian
 from moe_lib._linalg import (
     column_sum,
-    reference_lse_softmax,
+    reference_lse_softmax_columns,
     row_blocks,
     row_sum,
     softplus_expit,
@@ -67,15 +67,28 @@ class SoftmaxRegression(Problem):
         n, p = X.shape
         self.C, self.p = targets.shape[1], p
         self.scale = 1.0 / wsum
-        weighted_targets = weights[:, None] * targets
-        self.row_weight = weights * row_sum(targets)
-        # The targets' part of the gradient does not depend on the coefficients.
-        self.targets_r = np.ascontiguousarray(weighted_targets[:, 1:])
-        self.targets_x = self.targets_r.T @ X
+        label_sums = row_sum(targets)
+        self.row_weight = weights * label_sums
         # The gradient's X^T (w * P) as P^T (w * X): the weighted design is formed once per
         # problem, not once per evaluation.
         unit_rows = bool(np.all(self.row_weight == 1.0))
         self.weighted_x = X if unit_rows else self.row_weight[:, None] * X
+        # The targets' part of the value and gradient is linear in the coefficients:
+        # sum_i w_i sum_c T_ic s_ic = <targets_x, coef> with targets_x = T^T (w X), formed once
+        # (from the weighted design when the labels sum to one, as one-hot labels do).
+        if np.all(label_sums == 1.0):
+            weights_x = self.weighted_x
+        else:
+            weights_x = X if np.all(weights == 1.0) else weights[:, None] * X
+        self.targets_x = targets[:, 1:].T @ weights_x
+        # With three or more classes the scores are formed class-major, B @ X^T, from a
+        # transposed copy of the design: BLAS forms the (C - 1, rows) product about twice as fast
+        # as X @ B^T for few classes (evaluation 0.86 ms against 1.15 ms at n = 1e4, p = 21,
+        # ten classes). Two classes need one score, a matrix-vector product either way.
+        self.design_t = np.ascontiguousarray(X.T) if self.C > 2 else None
+        # The probabilities at the last point evaluated, class-major; the buffer is reused by
+        # every evaluation (only the last point's are ever read).
+        self._probs = np.empty((self.C - 1, n))
         self.blocks = row_blocks(n, max(self.C - 1, p))
         m = self.C - 1
         self.evaluation_passes = self.hessp_passes = 2.0 * m
@@ -83,28 +96,30 @@ class SoftmaxRegression(Problem):
         self.hessian_passes = m * (m + 1) / 2 * (p + 1) / 2
 
     def _evaluate(self, v):
-        # One pass over X in row blocks: scores, log-sum-exp, probabilities, and the products
-        # with X of the gradient.
-        X, C, p = self.X, self.C, self.p
+        # One pass over the design in row blocks: scores, log-sum-exp, probabilities, and the
+        # products with the design of the gradient.
+        C, p = self.C, self.p
         B = v.reshape(C - 1, p)
-        P = np.empty((X.shape[0], C - 1))
-        value, size = 0.0, 0.0
+        # Class-major probabilities: each block's scores, shape (C - 1, rows), are overwritten
+        # by its probabilities; the Hessian reads them through the transposed view.
+        probs = self._probs
+        value, size = float(np.vdot(self.targets_x, B)), 0.0
         weighted_px = np.zeros((C - 1, p))
         for rows in self.blocks:
             # The reference class has score 0: only the other C - 1 scores are computed.
-            scores = X[rows] @ B.T
-            size = max(size, float(scores.max(initial=0.0)), -float(scores.min(initial=0.0)))
+            scores = probs[:, rows]
+            np.matmul(B, self.X[rows].T if C == 2 else self.design_t[:, rows], out=scores)
+            top = float(scores.max(initial=0.0))
+            size = max(size, top, -float(scores.min(initial=0.0)))
             if C == 2:
                 # Two classes: the softmax is the logistic function of the one score.
-                lse, s = softplus_expit(scores[:, 0])
-                Pb = s[:, None]
+                lse, scores[0] = softplus_expit(scores[0])
             else:
-                lse, Pb = reference_lse_softmax(scores)
-            value += np.vdot(self.targets_r[rows], scores) - self.row_weight[rows] @ lse
-            P[rows] = Pb
-            weighted_px += Pb.T @ self.weighted_x[rows]
+                lse = reference_lse_softmax_columns(scores, top)
+            value -= self.row_weight[rows] @ lse
+            weighted_px += scores @ self.weighted_x[rows]
         value -= 0.5 * self.alpha * np.sum(self.mask * B**2)
-        self.P, self._score_size = P, size
+        self.P, self._score_size = probs.T, size
         self.grad_ = (self.targets_x - weighted_px - self.alpha * self.mask * B).ravel()
         return float(value) * self.scale
 

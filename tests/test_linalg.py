@@ -68,6 +68,11 @@ def test_reference_class_softmax(K, scale):
     np.testing.assert_allclose(lse, special.logsumexp(full, axis=1), rtol=1e-14)
     np.testing.assert_allclose(P, special.softmax(full, axis=1)[:, 1:], rtol=1e-12, atol=1e-300)
     assert _linalg.reference_lse_softmax(scores, want_softmax=False)[1] is None
+    # The class-major kernel of the fused evaluations, probabilities written over the scores.
+    columns = np.ascontiguousarray(scores.T)
+    lse_t = _linalg.reference_lse_softmax_columns(columns, float(columns.max()))
+    np.testing.assert_allclose(lse_t, special.logsumexp(full, axis=1), rtol=1e-14)
+    np.testing.assert_allclose(columns.T, P, rtol=1e-13, atol=1e-300)
     coef = np.vstack([np.zeros(2), rng.standard_normal((K - 1, 2))])
     X = scale * rng.standard_normal((300, 2))
     eta = X @ coef.T

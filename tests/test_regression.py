@@ -39,6 +39,9 @@ def test_softmax_hessian_assemblies_agree_with_the_per_sample_sum(p, k, assembly
     H = assembly(X, P, w)
     np.testing.assert_allclose(H, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
     np.testing.assert_allclose(H, H.T, rtol=0, atol=1e-13 * np.abs(ref).max())
+    # The evaluations keep the probabilities class-major: the transposed view must do as well.
+    H_t = assembly(X, np.ascontiguousarray(P.T).T, w)
+    np.testing.assert_allclose(H_t, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
 
 
 def test_binary_softmax_fit_matches_the_general_path():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from moe_lib._linalg import lambda_max, logsumexp, softmax
+from moe_lib._linalg import lambda_max, logsumexp, reference_lse_softmax, softmax
 from moe_lib._validation import check_int
 from moe_lib.experts._base import ExpertFamily, reproduced_labels
 from moe_lib.regression import fit_weighted_softmax
@@ -63,9 +63,21 @@ class MultinomialExperts(ExpertFamily):
         return (X @ coef.reshape(K * C, p).T).reshape(X.shape[0], K, C)
 
     def log_prob(self, data, params):
-        eta = self._scores(data.X, params.coef)
-        logp = eta - logsumexp(eta, axis=2, keepdims=True)
-        return np.take_along_axis(logp, data.y[:, None, None], axis=2)[:, :, 0]
+        coef, y = params.coef, data.y
+        if np.any(coef[:, 0]):
+            eta = self._scores(data.X, coef)
+            picked = np.take_along_axis(eta, y[:, None, None], axis=2)[:, :, 0]
+            return picked - logsumexp(eta, axis=2)
+        # Class 0 is the reference (zero coefficients, as every fit leaves them): only the
+        # other C - 1 scores are formed, and their log-sum-exp with the reference's 0 needs no
+        # pass for the maximum (:func:`reference_lse_softmax`). Only the label's score is
+        # picked; no (n, K, C) array of log-probabilities is formed.
+        n, K, m = y.shape[0], coef.shape[0], coef.shape[1] - 1
+        eta = self._scores(data.X, coef[:, 1:])
+        lse, _ = reference_lse_softmax(eta.reshape(n * K, m), want_softmax=False)
+        picked = np.take_along_axis(eta, np.maximum(y - 1, 0)[:, None, None], axis=2)[:, :, 0]
+        picked[y == 0] = 0.0
+        return picked - lse.reshape(n, K)
 
     def m_step(self, data, resp, params, alpha, state=None):
         targets = self._onehot(data.y)
