@@ -30,6 +30,10 @@ from moe_lib._linalg import (
 from moe_lib._problem import MAX_SCORE_CHANGE, Curvature, Problem, SolveInfo
 from moe_lib.solvers import INNER_MAX_ITER, INNER_TOL, maximize
 
+#: Soft labels whose rows sum to one within this are treated as summing to one
+#: (:class:`SoftmaxRegression`); responsibilities do, up to a few units of rounding.
+LABEL_SUM_ROUNDING = 1e-12
+
 
 class SoftmaxRegression(Problem):
     """``sum_i w_i sum_c T_ic log P_ic - alpha/2 ||mask * coef||^2``, divided by ``sum_i w_i``.
@@ -68,7 +72,12 @@ class SoftmaxRegression(Problem):
         self.C, self.p = targets.shape[1], p
         self.scale = 1.0 / wsum
         label_sums = row_sum(targets)
-        self.row_weight = weights * label_sums
+        # Soft labels that sum to one up to rounding (the gate's responsibilities) are taken to
+        # sum to one: the objective moves by less than its own rounding and the gradient by
+        # ~1e-15 per unit weight, far below the solvers' tolerance, and the design needs no
+        # row weights (the gate's weights are ones), which saves a pass over it per M-step.
+        labels_sum_to_one = bool(np.all(np.abs(label_sums - 1.0) <= LABEL_SUM_ROUNDING))
+        self.row_weight = weights if labels_sum_to_one else weights * label_sums
         # The gradient's X^T (w * P) as P^T (w * X): the weighted design is formed once per
         # problem, not once per evaluation.
         unit_rows = bool(np.all(self.row_weight == 1.0))
@@ -76,7 +85,7 @@ class SoftmaxRegression(Problem):
         # The targets' part of the value and gradient is linear in the coefficients:
         # sum_i w_i sum_c T_ic s_ic = <targets_x, coef> with targets_x = T^T (w X), formed once
         # (from the weighted design when the labels sum to one, as one-hot labels do).
-        if np.all(label_sums == 1.0):
+        if labels_sum_to_one:
             weights_x = self.weighted_x
         else:
             weights_x = X if np.all(weights == 1.0) else weights[:, None] * X
