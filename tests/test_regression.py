@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import optimize
+from scipy import optimize, special
 
 from moe_lib import _hessians
 from moe_lib import regression as _regression
@@ -84,3 +84,28 @@ def test_joint_logistic_regressions_match_separate_bfgs_fits():
 
         ref = optimize.minimize(neg, np.zeros(p), method="BFGS", options={"gtol": 1e-10}).x
         np.testing.assert_allclose(coef[k], ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("label_sums", ["one up to rounding", "between 0.5 and 2"])
+def test_softmax_fit_matches_brute_force_for_soft_labels(label_sums):
+    """Rows summing to one up to rounding are taken to sum to one; other sums weight the rows."""
+    rng = np.random.default_rng(11)
+    n, p, C = 300, 3, 3
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, p - 1))])
+    T = rng.dirichlet(np.ones(C), size=n)
+    if label_sums == "one up to rounding":
+        T *= 1.0 + 1e-14 * rng.standard_normal((n, 1))
+    else:
+        T *= rng.uniform(0.5, 2.0, size=(n, 1))
+    w = rng.random(n) + 0.1
+    coef, info = _regression.fit_weighted_softmax(X, T, w, np.zeros((C, p)), alpha=0.1)
+    assert info.converged
+
+    def neg_objective(v):
+        eta = np.column_stack([np.zeros(n), X @ v.reshape(C - 1, p).T])
+        lse = special.logsumexp(eta, axis=1)
+        return -(np.sum(w[:, None] * T * eta) - w @ (T.sum(axis=1) * lse) - 0.05 * v @ v)
+
+    ref = optimize.minimize(neg_objective, np.zeros((C - 1) * p), method="BFGS",
+                            options={"gtol": 1e-10}).x
+    np.testing.assert_allclose(coef[1:].ravel(), ref, atol=1e-6)
