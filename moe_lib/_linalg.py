@@ -219,9 +219,9 @@ def pairwise_weighted_grams(
     cols_a, cols_b = np.triu_indices(p)
     sums = np.zeros((cols_a.size, n_grams))
     # The products are formed one row per column pair, ``p`` broadcast products per block, into
-    # one buffer reused by every block: gathering columns (``Xb[:, cols_a] * Xb[:, cols_b]``) made three
-    # fresh (rows, p(p+1)/2) arrays per block, which the allocator mapped afresh at times
-    # (17-43 ms against 10-12 ms at n = 1e4, p = 21, 45 Gram matrices).
+    # one buffer reused by every block: gathering columns (``Xb[:, cols_a] * Xb[:, cols_b]``)
+    # made three fresh (rows, p(p+1)/2) arrays per block, which the allocator mapped afresh at
+    # times (17-43 ms against 10-12 ms at n = 1e4, p = 21, 45 Gram matrices).
     starts = np.concatenate([[0], np.cumsum(np.arange(p, 0, -1))])
     z = np.empty((cols_a.size, min(n, PAIRWISE_BLOCK_ROWS)))
     for start in range(0, n, PAIRWISE_BLOCK_ROWS):
