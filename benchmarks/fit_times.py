@@ -147,9 +147,10 @@ def main() -> None:
                      "yes" if worst <= TARGET_S else "NO", outcome, " | ".join(msgs) or "none"])
         print(rows[-1], flush=True)
     worst = max(rows, key=lambda r: r[3])
-    names = {"both": "fit_times", "hostile": "fit_times_hostile"}
+    names = {"both": "fit_times", "hostile": "fit_times_hostile",
+             "multinomial": "fit_times_multinomial"}
     write_table(
-        names.get(args.part, "fit_times_multinomial"),
+        names[args.part],
         ["case", "n", "median_s", "max_s", "median_cpu_s", f"max <= {TARGET_S:g} s", "outcome",
          "warnings"],
         rows, title="Estimator fit times on hostile inputs",

@@ -167,15 +167,17 @@ def grid_search(kind, X, y, w0, b0, target, max_iter, grid, steps_of):
 
 
 def em_counts(kind, X, y, w0, b0, target, max_iter):
-    """EM iterations to ``target``, the passes over the data of that loop (E-step and inner
-    solves) and its Hessians (EMStepper, as symmetric.run)."""
+    """EM iterations to ``target`` (None if not reached in ``max_iter``), their passes over the
+    data and their Hessians (EMStepper, as symmetric.run; the passes are the sum of
+    ``symmetric.run(...).passes`` over the same iterations: ``E_STEP_PASSES`` per E-step plus the
+    inner solves' work)."""
     stepper = EMStepper(kind, X, y)
     w, b = w0, b0
     for t in range(1, max_iter + 1):
         w, b = stepper.step(w, b, sym.posterior(kind, X, y, w, b))
         if sym.neg_loglik(kind, X, y, w, b) <= target:
             return t, stepper.passes + E_STEP_PASSES * t, stepper.n_hessians
-    return None, stepper.passes, stepper.n_hessians
+    return None, stepper.passes + E_STEP_PASSES * max_iter, stepper.n_hessians
 
 
 def run_steps(step, w0, b0, T):
@@ -218,9 +220,6 @@ def measure(kind, w_norm, b_norm, inst, args):
     if T_em is not None:
         s_em = median_time(lambda: sym.run(kind, X, y, w0, b0, "em", max_iter=T_em,
                                            tol=None), args.repeats)
-        # Passes as the library's driver records them for exactly these T_em iterations.
-        passes = float(np.sum(sym.run(kind, X, y, w0, b0, "em", max_iter=T_em,
-                                      tol=None).passes))
         result["em"] = (T_em, s_em)
         rows.append(tag + ["em", "", T_em, s_em, passes, hess, "", 0, 0.0])
     else:
