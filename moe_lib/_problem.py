@@ -19,13 +19,86 @@ MAX_SCORE_CHANGE = 20.0
 #: A solve stops (unconverged) once its largest score (a log-odds against the reference) exceeds
 #: this: its probabilities are then within e^-500 of 0 or 1, where the objective no longer changes
 #: in floating point, and further steps only chase coefficients to infinity (the problem has no
-#: finite maximiser). EM stops on such a solve (``moe_lib.fit.RUNOFF_LOGODDS``).
+#: finite maximiser). EM stops on such a solve (``moe_lib.fit.RUNOFF_LOGODDS``). Outlying rows
+#: are left out of the largest score (:func:`outlying_rows`).
 RUNOFF_SCORE = 500.0
+
+#: A row is outlying (:func:`outlying_rows`) when, in some column, it lies more than this many
+#: interquartile ranges from the column's median (for a normal feature: 27 standard deviations).
+OUTLYING_IQRS = 20.0
+#: The quartiles of :func:`outlying_rows` are those of at most this many evenly spaced rows.
+QUARTILE_ROWS = 10_000
 
 #: The contraction of the gradient's largest entry credited to one fresh Newton step near the
 #: maximiser, against which a step on a reused factorisation is judged
 #: (:meth:`Problem.reuse_bar`).
 NEWTON_CONTRACTION = 1e-3
+
+
+def outlying_rows(X: np.ndarray) -> np.ndarray:
+    """The rows of a design far out from the bulk of its rows in some column, as sorted indices.
+
+    A row is outlying when, in a column whose interquartile range is positive, it lies more than
+    :data:`OUTLYING_IQRS` interquartile ranges from the column's median (a gross outlier, a value
+    in the far tail of a heavy-tailed feature). The coefficients of such a column are set by the
+    bulk of the rows, and at a finite maximiser they can give an outlying row a score of any size
+    (its probability saturates, at no cost to the other rows); so the run-off rule, the per-step
+    score cap and the saturation diagnostics judge the scores of the other rows only
+    (:meth:`Problem.score_size`). Coefficients that run off make the bulk's scores grow too.
+    Columns without spread (an intercept, a rare indicator) make no row outlying: their
+    coefficients are set by the few rows where they differ, whose scores therefore show a run-off.
+
+    The quartiles are those of at most :data:`QUARTILE_ROWS` evenly spaced rows; the result does
+    not change when a column is shifted or scaled.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+
+    Returns
+    -------
+    ndarray of int, shape (m,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.linspace(-1.0, 1.0, 20)
+    >>> x[7] = 1e4  # one gross outlier
+    >>> X = np.column_stack([np.ones(20), x])
+    >>> outlying_rows(X)
+    array([7])
+    >>> outlying_rows(np.delete(X, 7, axis=0)).size  # no row stands out
+    0
+    """
+    n = X.shape[0]
+    if n == 0 or X.shape[1] == 0:
+        return np.empty(0, dtype=np.intp)
+    lower, median, upper = np.quantile(X[:: -(-n // QUARTILE_ROWS)], [0.25, 0.5, 0.75], axis=0)
+    spread = upper - lower
+    columns = np.flatnonzero(spread > 0)
+    if columns.size == 0:
+        return np.empty(0, dtype=np.intp)
+    reach = OUTLYING_IQRS * spread[columns]
+    centred = X[:, columns] - median[columns]
+    return np.flatnonzero(np.any(np.abs(centred) > reach, axis=1))
+
+
+def outlying_rows_of(state: dict, design: str, X: np.ndarray) -> np.ndarray:
+    """:func:`outlying_rows` of the M-step design named ``design``, computed once per EM
+    run: kept in the M-step's ``state`` (which the caller keeps across iterations).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> state = {}
+    >>> rows = outlying_rows_of(state, "gate", np.eye(3))
+    >>> rows, outlying_rows_of(state, "gate", None) is rows  # the second call reads it
+    (array([], dtype=int64), True)
+    """
+    key = f"outlying rows of the {design} design"
+    if key not in state:
+        state[key] = outlying_rows(X)
+    return state[key]
 
 
 @dataclass(frozen=True)
@@ -140,6 +213,10 @@ class Problem:
         self.passes = 0.0
         #: Set by evaluations of problems with linear scores (see :meth:`score_size`).
         self._score_size = 0.0
+        #: The outlying rows left out of the score size (:meth:`_leave_out`), overall and
+        #: per row block of the evaluations (positions within the block; None: none there).
+        self.left_out = np.empty(0, dtype=np.intp)
+        self._left_out_by_block: list = []
 
     # -- hooks ---------------------------------------------------------------------------
     def _evaluate(self, x: np.ndarray) -> float:
@@ -158,10 +235,34 @@ class Problem:
         """The largest absolute linear score at ``x`` (0 for problems without scores).
 
         Kept by the evaluation itself (no extra pass): a step whose score size jumps by more than
-        :data:`MAX_SCORE_CHANGE` is a run-away towards infinity, not a Newton step to keep.
+        :data:`MAX_SCORE_CHANGE` is a run-away towards infinity, not a Newton step to keep. The
+        outlying rows given to the problem are left out (:func:`outlying_rows`).
         """
         self._at(x)
         return self._score_size
+
+    def _leave_out(self, rows: np.ndarray | None, blocks: list[slice]) -> None:
+        """Leave ``rows`` out of the score size, for evaluations over the row ``blocks``."""
+        self.left_out = np.empty(0, dtype=np.intp) if rows is None else np.asarray(rows)
+        self._left_out_by_block = []
+        if self.left_out.size:
+            for block in blocks:
+                inside = self.left_out[
+                    (self.left_out >= block.start) & (self.left_out < block.stop)
+                ]
+                self._left_out_by_block.append(inside - block.start if inside.size else None)
+
+    def _block_score_size(self, scores: np.ndarray, block: int, top: float) -> float:
+        """The largest absolute entry of one row block's class-major scores, shape
+        (m, rows), whose largest entry is ``top``, with the rows left out set aside."""
+        hidden = self._left_out_by_block[block] if self._left_out_by_block else None
+        if hidden is None:
+            return max(top, -float(scores.min(initial=0.0)))
+        kept = scores[:, hidden].copy()
+        scores[:, hidden] = 0.0
+        size = max(float(scores.max(initial=0.0)), -float(scores.min(initial=0.0)))
+        scores[:, hidden] = kept
+        return size
 
     def step_limit(self, x: np.ndarray, step: np.ndarray) -> float:
         """The largest fraction of ``step`` worth trying after a rejected full step (default 1).

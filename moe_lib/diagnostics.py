@@ -58,13 +58,19 @@ def separation_messages(
 
 
 def saturation_messages(
-    family: ExpertFamily, data: MoEData, params: MoEParams, alpha: float
+    family: ExpertFamily,
+    data: MoEData,
+    params: MoEParams,
+    alpha: float,
+    outlying: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[str]:
     """Gate or expert scores so large that their coefficients look like they diverge.
 
     Also when a fit "converged": under quasi-complete separation the log-likelihood tends to a
     finite supremum while some coefficients run off to infinity. With ``alpha > 0`` only an
-    unpenalised direction (an intercept) can run off.
+    unpenalised direction (an intercept) can run off. ``outlying``: the rows of the gate's
+    and of the experts' designs left out (:func:`moe_lib._problem.outlying_rows`), whose
+    scores can be huge at finite coefficients.
 
     Examples
     --------
@@ -75,9 +81,13 @@ def saturation_messages(
     >>> saturation_messages(LogisticExperts(), data, params, 0.0)[0][:31]
     "an expert's log-odds reach 60: "
     """
-    msgs = gate_saturation_messages(data, params)
+    gate_rows, expert_rows = (None, None) if outlying is None else outlying
+    msgs = gate_saturation_messages(data, params, gate_rows)
     if family.penalized:
-        eta = float(np.max(np.abs(np.einsum("ip,k...p->ik...", data.X, params.coef))))
+        scores = np.abs(np.einsum("ip,k...p->ik...", data.X, params.coef))
+        if expert_rows is not None:
+            scores[expert_rows] = 0.0
+        eta = float(np.max(scores, initial=0.0))
         if eta > SATURATION_LOGODDS:
             msgs.append(
                 f"an expert's log-odds reach {eta:.3g}: its coefficients appear to diverge (its "

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._problem import RUNOFF_SCORE
+from moe_lib._problem import OUTLYING_IQRS, RUNOFF_SCORE, outlying_rows_of
 from moe_lib._validation import check_choice, check_int, check_real, check_rng
 from moe_lib.diagnostics import expert_name, identical_experts_message
 from moe_lib.experts import ExpertFamily
@@ -44,6 +44,10 @@ FAILED_SOLVES_TO_STOP = 3
 #: iterations (a ten-expert gate on 10,000 rows: minutes before this rule, seconds with it).
 #: The inner solve itself stops there (:data:`moe_lib._problem.RUNOFF_SCORE`).
 RUNOFF_LOGODDS = RUNOFF_SCORE
+#: The rule judges the rows within this many interquartile ranges of every column's median
+#: (:func:`moe_lib._problem.outlying_rows`): at a finite maximiser a row further out (a gross
+#: outlier, the far tail of a heavy-tailed feature) can have log-odds of any size.
+RUNOFF_OUTLYING_IQRS = OUTLYING_IQRS
 
 
 def has_converged(history: list[float], tol: float, n_samples: int = 1) -> bool:
@@ -251,7 +255,14 @@ def run(
             f"{algorithm} produced no finite iterate from this start"
             + ("" if exact else f"; reduce step_size (it was {step_size})")
         )
-    return trace.result(data, alpha, algorithm, step_size, messages, symmetric_start)
+    # Rows whose scores may be huge at finite coefficients (computed by the M-steps already).
+    outlying = tuple(
+        outlying_rows_of(solver_state, design, X)
+        for design, X in (("gate", std.gate_X), ("experts", std.X))
+    )
+    return trace.result(
+        data, alpha, algorithm, step_size, messages, symmetric_start, outlying
+    )
 
 
 def _passes(family, data, params, info) -> float:

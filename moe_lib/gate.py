@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from moe_lib._linalg import lambda_max, log_softmax_ref
+from moe_lib._problem import outlying_rows_of
 from moe_lib.params import MoEData, MoEParams
 from moe_lib.regression import fit_weighted_softmax
 from moe_lib.solvers import SolveInfo
@@ -69,6 +70,7 @@ def gate_m_step(
     new, info = fit_weighted_softmax(
         data.gate_X, resp, np.ones(data.n_samples), gate, alpha=alpha,
         penalty_mask=data.gate_mask, curvature=state.get("gate"),
+        outlying=outlying_rows_of(state, "gate", data.gate_X),
     )
     state["gate"] = info.curvature
     return new, info
@@ -137,8 +139,13 @@ def gate_separation_messages(data: MoEData, params: MoEParams, resp: np.ndarray)
     return []
 
 
-def gate_saturation_messages(data: MoEData, params: MoEParams) -> list[str]:
+def gate_saturation_messages(
+    data: MoEData, params: MoEParams, outlying: np.ndarray | None = None
+) -> list[str]:
     """Describe gate scores so large that its coefficients look like they diverge.
+
+    The rows ``outlying`` (of ``gate_X``: :func:`moe_lib._problem.outlying_rows`) are
+    left out: a finite gate can give such a row any score.
 
     Examples
     --------
@@ -152,7 +159,10 @@ def gate_saturation_messages(data: MoEData, params: MoEParams) -> list[str]:
     if not data.gate_X.shape[1]:
         return []
     scores = data.gate_X @ params.gate.T
-    spread = float(np.max(np.max(scores, axis=1) - np.min(scores, axis=1)))
+    spreads = np.max(scores, axis=1) - np.min(scores, axis=1)
+    if outlying is not None:
+        spreads[outlying] = 0.0
+    spread = float(np.max(spreads))
     if spread > SATURATION_LOGODDS:
         return [
             f"the gate's log-odds reach {spread:.3g}: its coefficients appear to diverge (the "

@@ -27,7 +27,13 @@ from moe_lib._linalg import (
     softplus_expit,
     weighted_grams,
 )
-from moe_lib._problem import MAX_SCORE_CHANGE, Curvature, Problem, SolveInfo
+from moe_lib._problem import (
+    MAX_SCORE_CHANGE,
+    Curvature,
+    Problem,
+    SolveInfo,
+    outlying_rows,
+)
 from moe_lib.solvers import INNER_MAX_ITER, INNER_TOL, maximize
 
 #: Soft labels whose rows sum to one within this are treated as summing to one
@@ -52,6 +58,8 @@ class SoftmaxRegression(Problem):
         L2 penalty on the masked coefficients.
     mask : ndarray of shape (p,)
         1 for penalised columns, 0 for unpenalised ones (the intercept).
+    outlying : ndarray of int or None
+        Rows left out of the score size (:func:`moe_lib._problem.outlying_rows`).
 
     Examples
     --------
@@ -62,7 +70,7 @@ class SoftmaxRegression(Problem):
     (-0.693147, array([0., 0.]))
     """
 
-    def __init__(self, X, targets, weights, alpha: float, mask) -> None:
+    def __init__(self, X, targets, weights, alpha: float, mask, outlying=None) -> None:
         super().__init__()
         wsum = float(np.sum(weights))
         if not wsum > 0:
@@ -99,6 +107,7 @@ class SoftmaxRegression(Problem):
         # every evaluation (only the last point's are ever read).
         self._probs = np.empty((self.C - 1, n))
         self.blocks = row_blocks(n, max(self.C - 1, p))
+        self._leave_out(outlying, self.blocks)
         m = self.C - 1
         self.evaluation_passes = self.hessp_passes = 2.0 * m
         # A (C - 1) x (C - 1) grid of weighted Gram matrices, symmetric: m (m + 1) / 2 distinct.
@@ -114,12 +123,12 @@ class SoftmaxRegression(Problem):
         probs = self._probs
         value, size = float(np.vdot(self.targets_x, B)), 0.0
         weighted_px = np.zeros((C - 1, p))
-        for rows in self.blocks:
+        for block, rows in enumerate(self.blocks):
             # The reference class has score 0: only the other C - 1 scores are computed.
             scores = probs[:, rows]
             np.matmul(B, self.X[rows].T if C == 2 else self.design_t[:, rows], out=scores)
             top = float(scores.max(initial=0.0))
-            size = max(size, top, -float(scores.min(initial=0.0)))
+            size = max(size, self._block_score_size(scores, block, top))
             if C == 2:
                 # Two classes: the softmax is the logistic function of the one score.
                 lse, scores[0] = softplus_expit(scores[0])
@@ -141,7 +150,7 @@ class SoftmaxRegression(Problem):
         return neg_h * self.scale
 
     def step_limit(self, x, step):
-        return _score_step_limit(self.X, step.reshape(self.C - 1, self.p))
+        return _score_step_limit(self.X, step.reshape(self.C - 1, self.p), self.left_out)
 
     def _neg_hessp(self, u):
         P, U = self.P, u.reshape(self.C - 1, self.p)
@@ -161,11 +170,14 @@ def fit_weighted_softmax(
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
     curvature: Curvature | None = None,
+    outlying: np.ndarray | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise a :class:`SoftmaxRegression` from ``coef_init`` (its row 0 is ignored).
 
     ``curvature``: that of a nearby problem (``SolveInfo.curvature`` of the previous EM
-    iteration's solve), used first for quasi-Newton steps.
+    iteration's solve), used first for quasi-Newton steps. ``outlying``: the design's
+    :func:`~moe_lib._problem.outlying_rows` (computed here when not given; EM computes them
+    once per fit).
 
     Returns
     -------
@@ -184,7 +196,9 @@ def fit_weighted_softmax(
     """
     p, C = X.shape[1], targets.shape[1]
     mask = np.ones(p) if penalty_mask is None else penalty_mask
-    problem = SoftmaxRegression(X, targets, weights, alpha, mask)
+    if outlying is None:
+        outlying = outlying_rows(X)
+    problem = SoftmaxRegression(X, targets, weights, alpha, mask, outlying)
     v0 = np.asarray(coef_init, dtype=float)[1:].ravel()
     v, info = maximize(problem, v0, tol=tol, max_iter=max_iter, curvature=curvature)
     return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)]), info
@@ -207,6 +221,8 @@ class LogisticRegressions(Problem):
         Non-negative weights of each regression, each column with a positive sum.
     alpha : float
     mask : ndarray of shape (p,)
+    outlying : ndarray of int or None
+        Rows left out of the score size, as in :class:`SoftmaxRegression`.
 
     Examples
     --------
@@ -218,7 +234,7 @@ class LogisticRegressions(Problem):
     array([0. , 0.2, 0.5, 0. ])
     """
 
-    def __init__(self, X, y, trials, weights, alpha: float, mask) -> None:
+    def __init__(self, X, y, trials, weights, alpha: float, mask, outlying=None) -> None:
         super().__init__()
         self.X, self.alpha, self.mask = X, float(alpha), np.asarray(mask, dtype=float)
         self.K, self.p = weights.shape[1], X.shape[1]
@@ -226,6 +242,7 @@ class LogisticRegressions(Problem):
         self.WY = weights * (y[:, None] if y.ndim == 1 else y)
         self.WM = weights * trials[:, None]
         self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
+        self._leave_out(outlying, self.blocks)
         self.evaluation_passes = self.hessp_passes = 2.0 * self.K
         self.hessian_passes = self.K * (self.p + 1) / 2
 
@@ -237,10 +254,10 @@ class LogisticRegressions(Problem):
         value = np.zeros(self.K)
         G = np.zeros((self.K, self.p))
         size = 0.0
-        for rows in self.blocks:
+        for block, rows in enumerate(self.blocks):
             Xb, wy, wm = X[rows], self.WY[rows], self.WM[rows]
             eta = Xb @ B.T
-            size = max(size, float(eta.max(initial=0.0)), -float(eta.min(initial=0.0)))
+            size = max(size, self._block_score_size(eta.T, block, float(eta.max(initial=0.0))))
             sp, s = softplus_expit(eta)
             S[rows] = s
             sp *= wm
@@ -271,7 +288,7 @@ class LogisticRegressions(Problem):
         return H
 
     def step_limit(self, x, step):
-        return _score_step_limit(self.X, step.reshape(self.K, self.p))
+        return _score_step_limit(self.X, step.reshape(self.K, self.p), self.left_out)
 
     def _neg_hessp(self, u):
         U = u.reshape(self.K, self.p)
@@ -292,10 +309,11 @@ def fit_weighted_logistic(
     max_iter: int = INNER_MAX_ITER,
     polish: int = 0,
     curvature: Curvature | None = None,
+    outlying: np.ndarray | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise :class:`LogisticRegressions` from ``coef_init`` of shape (K, p).
 
-    ``curvature`` as in :func:`fit_weighted_softmax`.
+    ``curvature`` and ``outlying`` as in :func:`fit_weighted_softmax`.
 
     Returns
     -------
@@ -312,7 +330,9 @@ def fit_weighted_logistic(
     (True, (1, 2))
     """
     mask = np.ones(X.shape[1]) if penalty_mask is None else penalty_mask
-    problem = LogisticRegressions(X, y, trials, weights, alpha, mask)
+    if outlying is None:
+        outlying = outlying_rows(X)
+    problem = LogisticRegressions(X, y, trials, weights, alpha, mask, outlying)
     b, info = maximize(
         problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol, max_iter=max_iter,
         polish=polish, curvature=curvature,
@@ -320,8 +340,11 @@ def fit_weighted_logistic(
     return b.reshape(coef_init.shape), info
 
 
-def _score_step_limit(X: np.ndarray, step: np.ndarray) -> float:
+def _score_step_limit(X: np.ndarray, step: np.ndarray, left_out: np.ndarray) -> float:
     """The fraction of a coefficient step (rows: one per score) that changes no score by more
-    than :data:`moe_lib.solvers.MAX_SCORE_CHANGE` (one product with the design)."""
-    largest = float(np.max(np.abs(X @ step.T))) if step.size else 0.0
+    than :data:`moe_lib.solvers.MAX_SCORE_CHANGE` (one product with the design), the rows
+    ``left_out`` (outlying rows) excepted."""
+    changes = np.abs(X @ step.T)
+    changes[left_out] = 0.0
+    largest = float(np.max(changes, initial=0.0))
     return 1.0 if largest <= MAX_SCORE_CHANGE else MAX_SCORE_CHANGE / largest

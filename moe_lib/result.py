@@ -148,7 +148,8 @@ class Trace:
         if self.path is not None:
             self.path.append(to_free(self.family, self.raw(params)))
 
-    def result(self, data, alpha, algorithm, step_size, messages, symmetric_start):
+    def result(self, data, alpha, algorithm, step_size, messages, symmetric_start,
+               outlying=None):
         family = self.family
         _, best_t, params, resp = self.best
         converged = self.converged and not self.decreases and not messages
@@ -175,7 +176,7 @@ class Trace:
         if alpha == 0:
             messages += separation_messages(family, data, params, resp)
         if not messages:
-            messages += saturation_messages(family, data, params, alpha)
+            messages += saturation_messages(family, data, params, alpha, outlying)
         path = None
         if self.path is not None:
             m = to_free(family, params).size
