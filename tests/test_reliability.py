@@ -1,7 +1,8 @@
 """Every fit ends in bounded time with an honest result (issue 13).
 
 - A hypothesis property test fits random data of random shapes, scales, numbers of experts and
-  families (with outliers, repeated values and duplicated rows mixed in) at default settings:
+  families (normal, Cauchy or log-normal features; outliers in X and y, repeated values and
+  duplicated rows mixed in) at default settings:
   each fit finishes within :data:`FIT_SECONDS`, with finite parameters, and every diagnostic of
   the fit (not converged, a variance on its floor, an expert without data, a diverging gate) is
   issued as a ``ConvergenceWarning``; or it raises a ``ValueError``/``TypeError`` that names the
@@ -87,7 +88,12 @@ def hostile_problems(draw):
     n = draw(st.integers(8, 300))
     d = draw(st.integers(1, 5))
     K = draw(st.integers(2, 5))
-    X = rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-8, 8, size=d)
+    tails = draw(st.sampled_from(["normal", "cauchy", "lognormal"]))
+    X = {"normal": rng.standard_normal, "cauchy": rng.standard_cauchy,
+         "lognormal": lambda size: rng.lognormal(0.0, 2.0, size)}[tails]((n, d))
+    X *= 10.0 ** rng.uniform(-8, 8, size=d)
+    if draw(st.booleans()):  # one row far out in one column
+        X[n // 2, 0] *= 1e6
     if draw(st.booleans()):  # duplicated rows
         X[: n // 3] = X[0]
     signal = X @ rng.standard_normal(d) / np.std(X, axis=0).clip(1e-300).max()
