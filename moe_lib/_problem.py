@@ -9,6 +9,7 @@ compute the value and the gradient in one pass over the data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -74,30 +75,78 @@ def outlying_rows(X: np.ndarray) -> np.ndarray:
     if n == 0 or X.shape[1] == 0:
         return np.empty(0, dtype=np.intp)
     lower, median, upper = np.quantile(X[:: -(-n // QUARTILE_ROWS)], [0.25, 0.5, 0.75], axis=0)
-    spread = upper - lower
-    columns = np.flatnonzero(spread > 0)
-    if columns.size == 0:
-        return np.empty(0, dtype=np.intp)
-    reach = OUTLYING_IQRS * spread[columns]
-    centred = X[:, columns] - median[columns]
-    return np.flatnonzero(np.any(np.abs(centred) > reach, axis=1))
+    reach = OUTLYING_IQRS * (upper - lower)
+    # Only the columns whose extremes lie beyond reach are scanned row by row (usually none).
+    lowest, highest = _column_extremes(X)
+    far = (upper > lower) & ((highest > median + reach) | (lowest < median - reach))
+    rows = [np.flatnonzero(np.abs(X[:, j] - median[j]) > reach[j]) for j in np.flatnonzero(far)]
+    return np.unique(np.concatenate(rows)) if rows else np.empty(0, dtype=np.intp)
 
 
-def outlying_rows_of(state: dict, design: str, X: np.ndarray) -> np.ndarray:
-    """:func:`outlying_rows` of the M-step design named ``design``, computed once per EM
-    run: kept in the M-step's ``state`` (which the caller keeps across iterations).
+class Design:
+    """What the M-step problems of one EM run reuse about a design, computed when first asked.
+
+    The design does not change across the iterations of an EM run, so its outlying rows
+    (:func:`outlying_rows`) and its transpose in contiguous memory (from which softmax
+    regressions with three or more classes form their scores) are computed once per run, not
+    once per M-step problem.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> design = Design(np.arange(6.0).reshape(3, 2))
+    >>> design.outlying.size, design.transposed.flags.c_contiguous
+    (0, True)
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+
+    @cached_property
+    def outlying(self) -> np.ndarray:
+        """:func:`outlying_rows` of the design."""
+        return outlying_rows(self.X)
+
+    @cached_property
+    def transposed(self) -> np.ndarray:
+        """``X.T`` in contiguous memory."""
+        return np.ascontiguousarray(self.X.T)
+
+
+def _column_extremes(X: np.ndarray, rows_per_group: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's minimum and maximum, shape (p,) each.
+
+    A reduction over the rows of a narrow array runs a loop as short as a row; on groups of
+    ``rows_per_group`` rows seen as one long row it runs at vector speed (a (2e5, 11) array:
+    2 ms against 11 ms for ``X.max(axis=0)``).
+    """
+    n, p = X.shape
+    if p == 0:
+        return np.empty(0), np.empty(0)
+    whole = n - n % rows_per_group
+    grouped = X[:whole].reshape(whole // rows_per_group, rows_per_group * p)
+    rest = X[whole:]
+    lowest = np.min(grouped, axis=0, initial=np.inf).reshape(-1, p).min(axis=0)
+    highest = np.max(grouped, axis=0, initial=-np.inf).reshape(-1, p).max(axis=0)
+    return (np.minimum(lowest, rest.min(axis=0, initial=np.inf)),
+            np.maximum(highest, rest.max(axis=0, initial=-np.inf)))
+
+
+def design_of(state: dict, name: str, X: np.ndarray) -> Design:
+    """The :class:`Design` of the M-step design called ``name``, kept in the M-step's ``state``
+    (which the caller keeps across the iterations of an EM run).
 
     Examples
     --------
     >>> import numpy as np
     >>> state = {}
-    >>> rows = outlying_rows_of(state, "gate", np.eye(3))
-    >>> rows, outlying_rows_of(state, "gate", None) is rows  # the second call reads it
-    (array([], dtype=int64), True)
+    >>> design = design_of(state, "gate", np.eye(3))
+    >>> design_of(state, "gate", None) is design  # the second call reads it
+    True
     """
-    key = f"outlying rows of the {design} design"
+    key = f"{name} design"
     if key not in state:
-        state[key] = outlying_rows(X)
+        state[key] = Design(X)
     return state[key]
 
 

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._problem import OUTLYING_IQRS, RUNOFF_SCORE, outlying_rows_of
+from moe_lib._problem import OUTLYING_IQRS, RUNOFF_SCORE, design_of
 from moe_lib._validation import check_choice, check_int, check_real, check_rng
 from moe_lib.diagnostics import expert_name, identical_experts_message
 from moe_lib.experts import ExpertFamily
@@ -257,8 +257,8 @@ def run(
         )
     # Rows whose scores may be huge at finite coefficients (computed by the M-steps already).
     outlying = tuple(
-        outlying_rows_of(solver_state, design, X)
-        for design, X in (("gate", std.gate_X), ("experts", std.X))
+        design_of(solver_state, name, X).outlying
+        for name, X in (("gate", std.gate_X), ("experts", std.X))
     )
     return trace.result(
         data, alpha, algorithm, step_size, messages, symmetric_start, outlying

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from moe_lib._linalg import lambda_max, log_softmax_ref
-from moe_lib._problem import outlying_rows_of
+from moe_lib._problem import design_of
 from moe_lib.params import MoEData, MoEParams
 from moe_lib.regression import fit_weighted_softmax
 from moe_lib.solvers import SolveInfo
@@ -70,7 +70,7 @@ def gate_m_step(
     new, info = fit_weighted_softmax(
         data.gate_X, resp, np.ones(data.n_samples), gate, alpha=alpha,
         penalty_mask=data.gate_mask, curvature=state.get("gate"),
-        outlying=outlying_rows_of(state, "gate", data.gate_X),
+        design=design_of(state, "gate", data.gate_X),
     )
     state["gate"] = info.curvature
     return new, info

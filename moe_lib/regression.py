@@ -30,9 +30,9 @@ from moe_lib._linalg import (
 from moe_lib._problem import (
     MAX_SCORE_CHANGE,
     Curvature,
+    Design,
     Problem,
     SolveInfo,
-    outlying_rows,
 )
 from moe_lib.solvers import INNER_MAX_ITER, INNER_TOL, maximize
 
@@ -58,8 +58,9 @@ class SoftmaxRegression(Problem):
         L2 penalty on the masked coefficients.
     mask : ndarray of shape (p,)
         1 for penalised columns, 0 for unpenalised ones (the intercept).
-    outlying : ndarray of int or None
-        Rows left out of the score size (:func:`moe_lib._problem.outlying_rows`).
+    design : Design or None
+        What is known of ``X`` (:class:`moe_lib._problem.Design`): its outlying rows, left out
+        of the score size, and its transpose. Computed here when not given.
 
     Examples
     --------
@@ -70,7 +71,7 @@ class SoftmaxRegression(Problem):
     (-0.693147, array([0., 0.]))
     """
 
-    def __init__(self, X, targets, weights, alpha: float, mask, outlying=None) -> None:
+    def __init__(self, X, targets, weights, alpha: float, mask, design=None) -> None:
         super().__init__()
         wsum = float(np.sum(weights))
         if not wsum > 0:
@@ -102,12 +103,13 @@ class SoftmaxRegression(Problem):
         # transposed copy of the design: BLAS forms the (C - 1, rows) product about twice as fast
         # as X @ B^T for few classes (evaluation 0.86 ms against 1.15 ms at n = 1e4, p = 21,
         # ten classes). Two classes need one score, a matrix-vector product either way.
-        self.design_t = np.ascontiguousarray(X.T) if self.C > 2 else None
+        design = Design(X) if design is None else design
+        self.design_t = design.transposed if self.C > 2 else None
         # The probabilities at the last point evaluated, class-major; the buffer is reused by
         # every evaluation (only the last point's are ever read).
         self._probs = np.empty((self.C - 1, n))
         self.blocks = row_blocks(n, max(self.C - 1, p))
-        self._leave_out(outlying, self.blocks)
+        self._leave_out(design.outlying, self.blocks)
         m = self.C - 1
         self.evaluation_passes = self.hessp_passes = 2.0 * m
         # A (C - 1) x (C - 1) grid of weighted Gram matrices, symmetric: m (m + 1) / 2 distinct.
@@ -170,14 +172,13 @@ def fit_weighted_softmax(
     tol: float = INNER_TOL,
     max_iter: int = INNER_MAX_ITER,
     curvature: Curvature | None = None,
-    outlying: np.ndarray | None = None,
+    design: Design | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise a :class:`SoftmaxRegression` from ``coef_init`` (its row 0 is ignored).
 
     ``curvature``: that of a nearby problem (``SolveInfo.curvature`` of the previous EM
-    iteration's solve), used first for quasi-Newton steps. ``outlying``: the design's
-    :func:`~moe_lib._problem.outlying_rows` (computed here when not given; EM computes them
-    once per fit).
+    iteration's solve), used first for quasi-Newton steps. ``design``: what is known of ``X``
+    (:class:`~moe_lib._problem.Design`; computed here when not given, once per run by EM).
 
     Returns
     -------
@@ -196,9 +197,7 @@ def fit_weighted_softmax(
     """
     p, C = X.shape[1], targets.shape[1]
     mask = np.ones(p) if penalty_mask is None else penalty_mask
-    if outlying is None:
-        outlying = outlying_rows(X)
-    problem = SoftmaxRegression(X, targets, weights, alpha, mask, outlying)
+    problem = SoftmaxRegression(X, targets, weights, alpha, mask, design)
     v0 = np.asarray(coef_init, dtype=float)[1:].ravel()
     v, info = maximize(problem, v0, tol=tol, max_iter=max_iter, curvature=curvature)
     return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)]), info
@@ -221,8 +220,8 @@ class LogisticRegressions(Problem):
         Non-negative weights of each regression, each column with a positive sum.
     alpha : float
     mask : ndarray of shape (p,)
-    outlying : ndarray of int or None
-        Rows left out of the score size, as in :class:`SoftmaxRegression`.
+    design : Design or None
+        As in :class:`SoftmaxRegression` (its outlying rows are used).
 
     Examples
     --------
@@ -234,7 +233,7 @@ class LogisticRegressions(Problem):
     array([0. , 0.2, 0.5, 0. ])
     """
 
-    def __init__(self, X, y, trials, weights, alpha: float, mask, outlying=None) -> None:
+    def __init__(self, X, y, trials, weights, alpha: float, mask, design=None) -> None:
         super().__init__()
         self.X, self.alpha, self.mask = X, float(alpha), np.asarray(mask, dtype=float)
         self.K, self.p = weights.shape[1], X.shape[1]
@@ -242,7 +241,7 @@ class LogisticRegressions(Problem):
         self.WY = weights * (y[:, None] if y.ndim == 1 else y)
         self.WM = weights * trials[:, None]
         self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
-        self._leave_out(outlying, self.blocks)
+        self._leave_out((Design(X) if design is None else design).outlying, self.blocks)
         self.evaluation_passes = self.hessp_passes = 2.0 * self.K
         self.hessian_passes = self.K * (self.p + 1) / 2
 
@@ -309,11 +308,11 @@ def fit_weighted_logistic(
     max_iter: int = INNER_MAX_ITER,
     polish: int = 0,
     curvature: Curvature | None = None,
-    outlying: np.ndarray | None = None,
+    design: Design | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise :class:`LogisticRegressions` from ``coef_init`` of shape (K, p).
 
-    ``curvature`` and ``outlying`` as in :func:`fit_weighted_softmax`.
+    ``curvature`` and ``design`` as in :func:`fit_weighted_softmax`.
 
     Returns
     -------
@@ -330,9 +329,7 @@ def fit_weighted_logistic(
     (True, (1, 2))
     """
     mask = np.ones(X.shape[1]) if penalty_mask is None else penalty_mask
-    if outlying is None:
-        outlying = outlying_rows(X)
-    problem = LogisticRegressions(X, y, trials, weights, alpha, mask, outlying)
+    problem = LogisticRegressions(X, y, trials, weights, alpha, mask, design)
     b, info = maximize(
         problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol, max_iter=max_iter,
         polish=polish, curvature=curvature,

@@ -32,7 +32,7 @@ from moe_lib import (
     make_data,
     objective_gradient,
 )
-from moe_lib._problem import OUTLYING_IQRS, RUNOFF_SCORE, outlying_rows
+from moe_lib._problem import OUTLYING_IQRS, RUNOFF_SCORE, _column_extremes, outlying_rows
 from moe_lib.regression import fit_weighted_logistic, fit_weighted_softmax
 
 _time_limit = time_limit(120)
@@ -186,3 +186,11 @@ def test_separable_data_with_an_outlier_row_still_warn():
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert any("separa" in m and "alpha > 0" in m for m in messages), messages
     assert np.all(np.isfinite(est.coef_))
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 200, 1000])
+def test_column_extremes_are_numpys(n):
+    X = np.random.default_rng(n).standard_cauchy((n, 3))
+    lowest, highest = _column_extremes(X)
+    np.testing.assert_array_equal(lowest, X.min(axis=0))
+    np.testing.assert_array_equal(highest, X.max(axis=0))

@@ -76,7 +76,7 @@ class ExpertFamily(ABC):
         ``state`` is a dictionary the caller keeps across EM iterations: iterative families store
         their solves' factorised Hessians in it and start the next solve with chord steps on
         them (consecutive M-step problems differ little near convergence), and the design's
-        outlying rows (``moe_lib._problem.outlying_rows_of``). Returns the new
+        facts about the design (``moe_lib._problem.design_of``). Returns the new
         ``coef``, the new ``sigma`` (or None) and one :class:`SolveInfo` per iterative solve (none
         for closed forms).
         """

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.special import expit, gammaln
 
 from moe_lib._linalg import lambda_max, softplus
-from moe_lib._problem import outlying_rows_of
+from moe_lib._problem import design_of
 from moe_lib.experts._base import ExpertFamily, reproduced_labels
 from moe_lib.params import MoEData
 from moe_lib.regression import fit_weighted_logistic
@@ -108,11 +108,11 @@ class LogisticExperts(ExpertFamily):
     def m_step(self, data, resp, params, alpha, state=None):
         X, y, m, coef = data.X, data.y, _trials_of(data), params.coef
         state = {} if state is None else state
-        outlying = outlying_rows_of(state, "experts", X)
+        design = design_of(state, "experts", X)
         if coef.size <= MAX_NEWTON_DIM:
             new_coef, info = fit_weighted_logistic(
                 X, y, m, resp, coef, alpha=alpha, penalty_mask=data.expert_mask,
-                curvature=state.get("experts"), outlying=outlying,
+                curvature=state.get("experts"), design=design,
             )
             state["experts"] = info.curvature
             return new_coef, None, [info]
@@ -122,7 +122,7 @@ class LogisticExperts(ExpertFamily):
             fitted, info = fit_weighted_logistic(
                 X, y, m, resp[:, k : k + 1], coef[k : k + 1], alpha=alpha,
                 penalty_mask=data.expert_mask, curvature=state.get(f"expert {k}"),
-                outlying=outlying,
+                design=design,
             )
             state[f"expert {k}"] = info.curvature
             new_coef[k] = fitted[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from moe_lib._linalg import lambda_max, logsumexp, reference_lse_softmax, softmax
-from moe_lib._problem import outlying_rows_of
+from moe_lib._problem import design_of
 from moe_lib._validation import check_int
 from moe_lib.experts._base import ExpertFamily, reproduced_labels
 from moe_lib.regression import fit_weighted_softmax
@@ -85,12 +85,12 @@ class MultinomialExperts(ExpertFamily):
         new_coef = np.empty_like(params.coef)
         infos = []
         state = {} if state is None else state
-        outlying = outlying_rows_of(state, "experts", data.X)
+        design = design_of(state, "experts", data.X)
         for k in range(resp.shape[1]):
             new_coef[k], info = fit_weighted_softmax(
                 data.X, targets, resp[:, k], params.coef[k], alpha=alpha,
                 penalty_mask=data.expert_mask, curvature=state.get(f"expert {k}"),
-                outlying=outlying,
+                design=design,
             )
             state[f"expert {k}"] = info.curvature
             infos.append(info)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import expit
 
 from moe_lib._linalg import lambda_max
-from moe_lib._problem import outlying_rows_of
+from moe_lib._problem import design_of
 from moe_lib.experts._base import reproduced_labels
 from moe_lib.experts.linear import LinearExperts, _gaussian_log_prob, weighted_lstsq
 from moe_lib.experts.logistic import LogisticExperts, binary_labels
@@ -115,7 +115,7 @@ class SymmetricLogisticExperts(_TiedPair, LogisticExperts):
         beta, info = fit_weighted_logistic(
             Xs, ys, np.ones_like(ys), ws[:, None], params.coef[1:], alpha=alpha,
             penalty_mask=data.expert_mask, curvature=state.get("experts"),
-            outlying=outlying_rows_of(state, "stacked experts", Xs),
+            design=design_of(state, "stacked experts", Xs),
         )
         state["experts"] = info.curvature
         return np.vstack([-beta[0], beta[0]]), None, [info]

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._problem import Curvature, outlying_rows
+from moe_lib._problem import Curvature, Design
 from moe_lib._validation import check_real
 from moe_lib.regression import LogisticRegressions
 from moe_lib.solvers import INNER_MAX_ITER, maximize, polish_steps
@@ -51,14 +51,14 @@ class _SoftLabelSolves:
         self.n_evaluations = 0
         self.passes = 0.0
         self._ones = (np.ones(X.shape[0]), np.ones(X.shape[1]))
-        # Left out of the solves' run-off rule and step cap.
-        self.outlying = outlying_rows(X)
+        # Its outlying rows, for every solve's run-off rule and step cap.
+        self.design = Design(X)
 
     def _solve(self, targets: np.ndarray, start: np.ndarray, what: str) -> np.ndarray:
         n_ones, d_ones = self._ones
         K = start.shape[0]
         problem = LogisticRegressions(self.X, targets, n_ones, np.ones((n_ones.size, K)), 0.0,
-                                      d_ones, self.outlying)
+                                      d_ones, self.design)
         x, info = maximize(problem, start.ravel(), tol=self.tol, max_iter=INNER_MAX_ITER,
                            curvature=self.curvature)
         if info.n_iter == 0:
