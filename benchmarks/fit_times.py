@@ -2,7 +2,7 @@
 
 Each case is one ``fit`` with the estimator's defaults (``max_iter=1000``, ``tol=1e-10``) unless
 stated, timed with ``time.perf_counter`` (the median of ``--repeats`` fits; 1 with ``--quick``),
-with the warnings it issues (or the error it raises) listed. Target (issue 14): no fit over 20 s.
+with the warnings it issues (or the error it raises) listed. Target (issue 13): no fit over 20 s.
 
 Cases (n = 5000, ``--quick``: 1000):
 
@@ -10,7 +10,11 @@ Cases (n = 5000, ``--quick``: 1000):
 - ``K5_on_K2``: K = 5 (softmax gate) on data drawn from a 2-expert mixture, linear and logistic;
 - ``near_duplicate``: a column plus 1e-9 noise appended to the features, linear and logistic;
 - ``scales``: features scaled by 1e8 and 1e-8, linear experts;
-- ``constant_y``: constant responses, linear (all 3.0) and logistic (all 1).
+- ``constant_y``: constant responses, linear (all 3.0) and logistic (all 1);
+- ``cauchy_features`` (logistic experts), ``lognormal_features`` (log-normal(0, 2), four
+  classes, K = 3) and ``outlier_row`` (one entry 1e6 among standard-normal features, logistic
+  experts): labels from a clipped signal, so finite fits whose tail rows get huge log-odds (the
+  run-off rule leaves rows beyond 20 interquartile ranges out).
 
 Multinomial cases (``--part multinomial``; the largest setting of issue 13: n = 10 000, d = 20,
 C = 10 classes, K = 10 and K = 5 multinomial experts, default settings; one fit each, the
@@ -19,7 +23,10 @@ longest fits here; ``--quick``: n = 2000):
 - ``runoff``: classes from deciles of a smooth non-linear signal plus noise;
 - ``true3``: labels drawn from a 3-expert multinomial mixture (coefficients of scale 0.5);
 - ``noise``: labels independent of the features;
-- ``weak``: one softmax regression with coefficients of scale 0.1.
+- ``weak``: one softmax regression with coefficients of scale 0.1;
+- ``noise_C3_K3``: labels independent of the features, C = 3 classes, K = 3 experts: a slow
+  drift (the likelihood has no maximum, and an expert's log-odds grow for some 600 iterations
+  before they pass the run-off bar).
 
 Usage::
 
@@ -74,7 +81,30 @@ def cases(n: int):
         ("scales_1e8_1e-8_linear", MixtureOfLinearExperts(2, random_state=0), scaled, y_lin),
         ("constant_y_linear", MixtureOfLinearExperts(2, random_state=0), X, np.full(n, 3.0)),
         ("constant_y_logistic", MixtureOfLogisticExperts(2, random_state=0), X, np.ones(n)),
+        *heavy_tail_cases(n),
     ]
+
+
+def heavy_tail_cases(n: int):
+    """(name, estimator, X, y): features with far-out rows, labels from a clipped signal."""
+    rng = np.random.default_rng(15)
+    cauchy = rng.standard_cauchy((n, 3))
+    lognormal = rng.lognormal(0.0, 2.0, (n, 3))
+    outlier = rng.standard_normal((n, 3))
+    outlier[0, 2] = 1e6
+    out = []
+    for name, X in (("cauchy", cauchy), ("lognormal", lognormal), ("outlier_row", outlier)):
+        quartiles = np.percentile(X, [25, 50, 75], axis=0)
+        z = np.clip((X - quartiles[1]) / (quartiles[2] - quartiles[0]), -3, 3)
+        signal = np.sin(2 * z[:, 0]) + 0.5 * z[:, 1]
+        if name == "lognormal":
+            y = np.digitize(signal + 0.3 * rng.standard_normal(n), [-0.5, 0.0, 0.5])
+            est = MixtureOfLogisticExperts(3, random_state=0)
+        else:
+            y = (rng.random(n) < 1.0 / (1.0 + np.exp(-3.0 * signal))).astype(float)
+            est = MixtureOfLogisticExperts(2, random_state=0)
+        out.append((f"{name}_features" if name != "outlier_row" else name, est, X, y))
+    return out
 
 
 def multinomial_cases(n: int):
@@ -101,6 +131,10 @@ def multinomial_cases(n: int):
         for K in (10, 5):
             out.append((f"multinomial_{kind}_K{K}", MixtureOfLogisticExperts(K, random_state=0),
                         X, y))
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((n, d))
+    out.append(("multinomial_noise_C3_K3", MixtureOfLogisticExperts(3, random_state=0), X,
+                rng.integers(0, 3, size=n)))
     return out
 
 
