@@ -285,7 +285,7 @@ class Problem:
 
         Kept by the evaluation itself (no extra pass): a step whose score size jumps by more than
         :data:`MAX_SCORE_CHANGE` is a run-away towards infinity, not a Newton step to keep. The
-        outlying rows given to the problem are left out (:func:`outlying_rows`).
+        outlying rows given to the problem are left out (``moe_lib._problem.outlying_rows``).
         """
         self._at(x)
         return self._score_size

@@ -69,7 +69,7 @@ def saturation_messages(
     Also when a fit "converged": under quasi-complete separation the log-likelihood tends to a
     finite supremum while some coefficients run off to infinity. With ``alpha > 0`` only an
     unpenalised direction (an intercept) can run off. ``outlying``: the rows of the gate's
-    and of the experts' designs left out (:func:`moe_lib._problem.outlying_rows`), whose
+    and of the experts' designs left out (``moe_lib._problem.outlying_rows``), whose
     scores can be huge at finite coefficients.
 
     Examples

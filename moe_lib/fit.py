@@ -45,7 +45,7 @@ FAILED_SOLVES_TO_STOP = 3
 #: The inner solve itself stops there (:data:`moe_lib._problem.RUNOFF_SCORE`).
 RUNOFF_LOGODDS = RUNOFF_SCORE
 #: The rule judges the rows within this many interquartile ranges of every column's median
-#: (:func:`moe_lib._problem.outlying_rows`): at a finite maximiser a row further out (a gross
+#: (``moe_lib._problem.outlying_rows``): at a finite maximiser a row further out (a gross
 #: outlier, the far tail of a heavy-tailed feature) can have log-odds of any size.
 RUNOFF_OUTLYING_IQRS = OUTLYING_IQRS
 

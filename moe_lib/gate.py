@@ -144,7 +144,7 @@ def gate_saturation_messages(
 ) -> list[str]:
     """Describe gate scores so large that its coefficients look like they diverge.
 
-    The rows ``outlying`` (of ``gate_X``: :func:`moe_lib._problem.outlying_rows`) are
+    The rows ``outlying`` (of ``gate_X``: ``moe_lib._problem.outlying_rows``) are
     left out: a finite gate can give such a row any score.
 
     Examples

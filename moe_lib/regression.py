@@ -59,7 +59,7 @@ class SoftmaxRegression(Problem):
     mask : ndarray of shape (p,)
         1 for penalised columns, 0 for unpenalised ones (the intercept).
     design : Design or None
-        What is known of ``X`` (:class:`moe_lib._problem.Design`): its outlying rows, left out
+        What is known of ``X`` (``moe_lib._problem.Design``): its outlying rows, left out
         of the score size, and its transpose. Computed here when not given.
 
     Examples
@@ -178,7 +178,7 @@ def fit_weighted_softmax(
 
     ``curvature``: that of a nearby problem (``SolveInfo.curvature`` of the previous EM
     iteration's solve), used first for quasi-Newton steps. ``design``: what is known of ``X``
-    (:class:`~moe_lib._problem.Design`; computed here when not given, once per run by EM).
+    (``moe_lib._problem.Design``; computed here when not given, once per run by EM).
 
     Returns
     -------
