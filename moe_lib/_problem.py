@@ -114,12 +114,18 @@ class Design:
 
 
 def _column_extremes(X: np.ndarray, rows_per_group: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Each column's minimum and maximum, shape (p,) each.
+    """Each column's minimum and maximum, shape (p,) each, reduced over groups of
+    ``rows_per_group`` rows seen as one long row.
 
-    A reduction over the rows of a narrow array runs a loop as short as a row; on groups of
-    ``rows_per_group`` rows seen as one long row it runs at vector speed (a (2e5, 11) array:
-    2 ms against 11 ms for ``X.max(axis=0)``).
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _column_extremes(np.array([[1.0, -2.0], [3.0, 0.5], [-1.0, 4.0]]))
+    (array([-1., -2.]), array([3., 4.]))
     """
+    # A reduction over the rows of a narrow array runs an inner loop as short as a row; over
+    # groups of rows it runs at vector speed (measured at (2e5, 11): 2 ms against 11 ms for
+    # X.max(axis=0)).
     n, p = X.shape
     if p == 0:
         return np.empty(0), np.empty(0)
