@@ -197,7 +197,7 @@ def fit_weighted_softmax(
     """
     p, C = X.shape[1], targets.shape[1]
     mask = np.ones(p) if penalty_mask is None else penalty_mask
-    problem = SoftmaxRegression(X, targets, weights, alpha, mask, design)
+    problem = SoftmaxRegression(X, targets, weights, alpha, mask, _check_design(design, X))
     v0 = np.asarray(coef_init, dtype=float)[1:].ravel()
     v, info = maximize(problem, v0, tol=tol, max_iter=max_iter, curvature=curvature)
     return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)]), info
@@ -329,12 +329,27 @@ def fit_weighted_logistic(
     (True, (1, 2))
     """
     mask = np.ones(X.shape[1]) if penalty_mask is None else penalty_mask
-    problem = LogisticRegressions(X, y, trials, weights, alpha, mask, design)
+    problem = LogisticRegressions(X, y, trials, weights, alpha, mask, _check_design(design, X))
     b, info = maximize(
         problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol, max_iter=max_iter,
         polish=polish, curvature=curvature,
     )
     return b.reshape(coef_init.shape), info
+
+
+def _check_design(design, X: np.ndarray) -> Design | None:
+    """``design`` if it is a :class:`~moe_lib._problem.Design` of an array shaped like ``X``."""
+    if design is None:
+        return None
+    if not isinstance(design, Design):
+        raise TypeError(
+            f"design must be a moe_lib._problem.Design of X or None, got {type(design).__name__}"
+        )
+    if design.X.shape != X.shape:
+        raise ValueError(
+            f"design describes an array of shape {design.X.shape}, but X has shape {X.shape}"
+        )
+    return design
 
 
 def _score_step_limit(X: np.ndarray, step: np.ndarray, left_out: np.ndarray) -> float:

@@ -9,6 +9,8 @@ from scipy import optimize, special
 
 from moe_lib import _hessians
 from moe_lib import regression as _regression
+from moe_lib._problem import Design
+from moe_lib.regression import fit_weighted_logistic, fit_weighted_softmax
 
 
 def _brute_force_neg_hessian(X, P, w):
@@ -109,3 +111,17 @@ def test_softmax_fit_matches_brute_force_for_soft_labels(label_sums):
     ref = optimize.minimize(neg_objective, np.zeros((C - 1) * p), method="BFGS",
                             options={"gtol": 1e-10}).x
     np.testing.assert_allclose(coef[1:].ravel(), ref, atol=1e-6)
+
+
+def test_a_design_of_another_array_is_refused():
+    X = np.column_stack([np.ones(6), np.arange(6.0)])
+    y = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+    start = np.zeros((1, 2))
+    with pytest.raises(TypeError, match="design must be"):
+        fit_weighted_logistic(X, y, np.ones(6), np.ones((6, 1)), start, design=X)
+    with pytest.raises(ValueError, match="design describes an array of shape"):
+        fit_weighted_softmax(X, np.eye(2)[y.astype(int)], np.ones(6), np.zeros((2, 2)),
+                             design=Design(X[:5]))
+    coef, info = fit_weighted_logistic(X, y, np.ones(6), np.ones((6, 1)), start,
+                                       design=Design(X))
+    assert info.converged
