@@ -296,9 +296,9 @@ class Problem:
         self._at(x)
         return self._score_size
 
-    def _leave_out(self, rows: np.ndarray | None, blocks: list[slice]) -> None:
+    def _leave_out(self, rows: np.ndarray, blocks: list[slice]) -> None:
         """Leave ``rows`` out of the score size, for evaluations over the row ``blocks``."""
-        self.left_out = np.empty(0, dtype=np.intp) if rows is None else np.asarray(rows)
+        self.left_out = np.asarray(rows)
         self._left_out_by_block = []
         if self.left_out.size:
             for block in blocks:

@@ -103,7 +103,7 @@ class SoftmaxRegression(Problem):
         # transposed copy of the design: BLAS forms the (C - 1, rows) product about twice as fast
         # as X @ B^T for few classes (evaluation 0.86 ms against 1.15 ms at n = 1e4, p = 21,
         # ten classes). Two classes need one score, a matrix-vector product either way.
-        design = Design(X) if design is None else design
+        design = _design_of(design, X)
         self.design_t = design.transposed if self.C > 2 else None
         # The probabilities at the last point evaluated, class-major; the buffer is reused by
         # every evaluation (only the last point's are ever read).
@@ -197,7 +197,7 @@ def fit_weighted_softmax(
     """
     p, C = X.shape[1], targets.shape[1]
     mask = np.ones(p) if penalty_mask is None else penalty_mask
-    problem = SoftmaxRegression(X, targets, weights, alpha, mask, _check_design(design, X))
+    problem = SoftmaxRegression(X, targets, weights, alpha, mask, design)
     v0 = np.asarray(coef_init, dtype=float)[1:].ravel()
     v, info = maximize(problem, v0, tol=tol, max_iter=max_iter, curvature=curvature)
     return np.vstack([np.zeros((1, p)), v.reshape(C - 1, p)]), info
@@ -241,7 +241,7 @@ class LogisticRegressions(Problem):
         self.WY = weights * (y[:, None] if y.ndim == 1 else y)
         self.WM = weights * trials[:, None]
         self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
-        self._leave_out((Design(X) if design is None else design).outlying, self.blocks)
+        self._leave_out(_design_of(design, X).outlying, self.blocks)
         self.evaluation_passes = self.hessp_passes = 2.0 * self.K
         self.hessian_passes = self.K * (self.p + 1) / 2
 
@@ -329,7 +329,7 @@ def fit_weighted_logistic(
     (True, (1, 2))
     """
     mask = np.ones(X.shape[1]) if penalty_mask is None else penalty_mask
-    problem = LogisticRegressions(X, y, trials, weights, alpha, mask, _check_design(design, X))
+    problem = LogisticRegressions(X, y, trials, weights, alpha, mask, design)
     b, info = maximize(
         problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol, max_iter=max_iter,
         polish=polish, curvature=curvature,
@@ -337,10 +337,11 @@ def fit_weighted_logistic(
     return b.reshape(coef_init.shape), info
 
 
-def _check_design(design, X: np.ndarray) -> Design | None:
-    """``design`` if it is a :class:`~moe_lib._problem.Design` of an array shaped like ``X``."""
+def _design_of(design, X: np.ndarray) -> Design:
+    """``design`` if it is a :class:`~moe_lib._problem.Design` of an array shaped like ``X``;
+    ``X``'s own when ``design`` is None."""
     if design is None:
-        return None
+        return Design(X)
     if not isinstance(design, Design):
         raise TypeError(
             f"design must be a moe_lib._problem.Design of X or None, got {type(design).__name__}"
