@@ -62,20 +62,49 @@ def softplus(u: np.ndarray) -> np.ndarray:
 def softplus_expit(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``softplus(u)`` and the logistic function ``expit(u) = 1 / (1 + e^{-u})`` from one ``exp``.
 
-    Both use ``e = exp(-|u|) <= 1``, so nothing overflows, and small probabilities keep their
-    relative accuracy: ``expit(u) = exp(min(u, 0)) / (1 + e)``, i.e. ``e / (1 + e)`` for ``u < 0``.
-    One temporary besides the two results: at n = 1e6 every fresh array costs page faults.
+    Both use ``e = exp(-|u|) <= 1`` (:func:`expit_exp_minus_abs`), so nothing overflows, and
+    small probabilities keep their relative accuracy. One temporary besides the two results: at
+    n = 1e6 every fresh array costs page faults.
+
+    Examples
+    --------
+    >>> sp, s = softplus_expit(np.array([-800.0, 0.0, 3.0]))
+    >>> sp.round(6).tolist(), s.round(6).tolist()
+    ([0.0, 0.693147, 3.048587], [0.0, 0.5, 0.952574])
     """
-    u = np.asarray(u, dtype=float)
-    e = _exp_minus_abs(u)
+    s, e = expit_exp_minus_abs(u)
     sp = np.log1p(e)
-    s = np.minimum(u, 0.0)
-    np.exp(s, out=s)
-    e += 1.0
-    s /= e
     np.maximum(u, 0.0, out=e)
     sp += e
     return sp, s
+
+
+def expit_exp_minus_abs(
+    u: np.ndarray, out: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The logistic function ``expit(u)`` and ``e = exp(-|u|)``, from one ``exp``.
+
+    ``expit(u) = e / (1 + e)`` for ``u < 0`` (``e = e^u``: small probabilities keep their relative
+    accuracy) and ``1 / (1 + e)`` otherwise; ``e`` also gives ``softplus(u) = max(u, 0) +
+    log1p(e)`` later, when (and if) a value is asked for: a gradient needs only the ``exp``.
+    ``out``: two arrays shaped like ``u`` to write ``expit(u)`` and ``e`` into.
+
+    Examples
+    --------
+    >>> s, e = expit_exp_minus_abs(np.array([-2.0, 0.0, 2.0]))
+    >>> s.round(6).tolist(), e.round(6).tolist()
+    ([0.119203, 0.5, 0.880797], [0.135335, 1.0, 0.135335])
+    """
+    u = np.asarray(u, dtype=float)
+    s, e = (np.empty_like(u), np.empty_like(u)) if out is None else out
+    np.abs(u, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.less(u, 0.0, out=s)  # 1 where u < 0, then e there, 1 elsewhere
+    np.multiply(s, e, out=s)
+    np.add(s, u >= 0.0, out=s)
+    s /= 1.0 + e
+    return s, e
 
 
 def _exp_minus_abs(u: np.ndarray) -> np.ndarray:

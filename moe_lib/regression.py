@@ -21,10 +21,10 @@ import numpy as np
 from moe_lib._hessians import softmax_neg_hessian
 from moe_lib._linalg import (
     column_sum,
+    expit_exp_minus_abs,
     reference_lse_softmax_columns,
     row_blocks,
     row_sum,
-    softplus_expit,
     weighted_grams,
 )
 from moe_lib._problem import (
@@ -108,6 +108,8 @@ class SoftmaxRegression(Problem):
         # The probabilities at the last point evaluated, class-major; the buffer is reused by
         # every evaluation (only the last point's are ever read).
         self._probs = np.empty((self.C - 1, n))
+        if self.C == 2:  # the last score and its exp(-|s|), for the deferred value
+            self._score, self._exp_minus_abs = np.empty(n), np.empty(n)
         self.blocks = row_blocks(n, max(self.C - 1, p))
         self._leave_out(design.outlying, self.blocks)
         m = self.C - 1
@@ -128,20 +130,33 @@ class SoftmaxRegression(Problem):
         for block, rows in enumerate(self.blocks):
             # The reference class has score 0: only the other C - 1 scores are computed.
             scores = probs[:, rows]
-            np.matmul(B, self.X[rows].T if C == 2 else self.design_t[:, rows], out=scores)
-            top = float(scores.max(initial=0.0))
-            size = max(size, self._block_score_size(scores, block, top))
             if C == 2:
-                # Two classes: the softmax is the logistic function of the one score.
-                lse, scores[0] = softplus_expit(scores[0])
+                # Two classes: the softmax is the logistic function of the one score; the value
+                # (its softplus) waits until asked for (_deferred_value).
+                score = self._score[rows]
+                np.matmul(self.X[rows], B[0], out=score)
+                size = max(size, self._block_score_size(score[None], block,
+                                                        float(score.max(initial=0.0))))
+                expit_exp_minus_abs(score, out=(scores[0], self._exp_minus_abs[rows]))
             else:
-                lse = reference_lse_softmax_columns(scores, top)
-            value -= self.row_weight[rows] @ lse
+                np.matmul(B, self.design_t[:, rows], out=scores)
+                top = float(scores.max(initial=0.0))
+                size = max(size, self._block_score_size(scores, block, top))
+                value -= self.row_weight[rows] @ reference_lse_softmax_columns(scores, top)
             weighted_px += scores @ self.weighted_x[rows]
-        value -= 0.5 * self.alpha * np.sum(self.mask * B**2)
-        self.P, self._score_size = probs.T, size
+        self.B, self.P, self._score_size = B, probs.T, size
         self.grad_ = (self.targets_x - weighted_px - self.alpha * self.mask * B).ravel()
-        return float(value) * self.scale
+        return None if C == 2 else (value - self._penalty(B)) * self.scale
+
+    def _penalty(self, B):
+        return 0.5 * self.alpha * float(np.sum(self.mask * B**2))
+
+    def _deferred_value(self):
+        # Two classes: sum_i w_i softplus(s_i) from the kept exp(-|s_i|).
+        softplus = np.log1p(self._exp_minus_abs)
+        softplus += np.maximum(self._score, 0.0)
+        value = float(np.vdot(self.targets_x, self.B)) - float(self.row_weight @ softplus)
+        return (value - self._penalty(self.B)) * self.scale
 
     def _gradient(self):
         return self.grad_ * self.scale
@@ -242,34 +257,42 @@ class LogisticRegressions(Problem):
         self.WM = weights * trials[:, None]
         self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
         self._leave_out(_design_of(design, X).outlying, self.blocks)
+        # At the last point evaluated: the scores, their expit and exp(-|score|), shape (n, K).
+        self._scores, self.S, self._exp_minus_abs = (np.empty((X.shape[0], self.K))
+                                                     for _ in range(3))
         self.evaluation_passes = self.hessp_passes = 2.0 * self.K
         self.hessian_passes = self.K * (self.p + 1) / 2
 
     def _evaluate(self, b):
-        # Value per regression, the gradient (penalty excluded) and the expit of the scores, in
-        # one pass over X by row blocks (the (n, K) temporaries stay in cache).
+        # The gradient (penalty excluded), the scores, their expit and exp(-|score|), in one
+        # pass over X by row blocks (the (n, K) temporaries stay in cache). The value waits
+        # until asked for (_deferred_value): only line searches need it.
         X, B = self.X, b.reshape(self.K, self.p)
-        S = np.empty((X.shape[0], self.K))
-        value = np.zeros(self.K)
+        S, E, scores = self.S, self._exp_minus_abs, self._scores
         G = np.zeros((self.K, self.p))
         size = 0.0
         for block, rows in enumerate(self.blocks):
             Xb, wy, wm = X[rows], self.WY[rows], self.WM[rows]
-            eta = Xb @ B.T
+            eta = scores[rows]
+            np.matmul(Xb, B.T, out=eta)
             size = max(size, self._block_score_size(eta.T, block, float(eta.max(initial=0.0))))
-            sp, s = softplus_expit(eta)
-            S[rows] = s
-            sp *= wm
-            eta *= wy
-            eta -= sp
-            value += column_sum(eta)
-            s *= wm
-            np.subtract(wy, s, out=s)
-            G += s.T @ Xb
-        self.S, self.B, self._score_size = S, B, size
+            s, _ = expit_exp_minus_abs(eta, out=(S[rows], E[rows]))
+            residual = s * wm
+            np.subtract(wy, residual, out=residual)
+            G += residual.T @ Xb
+        self.B, self._score_size = B, size
         self.G = G - self.alpha * self.mask * B
-        per_regression = value - 0.5 * self.alpha * np.sum(self.mask * B**2, axis=1)
-        return float(per_regression @ self.scale)
+        return None
+
+    def _deferred_value(self):
+        # sum_i (W y)_ik eta_ik - (W m)_ik softplus(eta_ik), softplus from the kept exp(-|eta|).
+        softplus = np.log1p(self._exp_minus_abs)
+        softplus += np.maximum(self._scores, 0.0)
+        softplus *= self.WM
+        terms = self.WY * self._scores
+        terms -= softplus
+        value = column_sum(terms) - 0.5 * self.alpha * np.sum(self.mask * self.B**2, axis=1)
+        return float(value @ self.scale)
 
     def _gradient(self):
         return (self.G * self.scale[:, None]).ravel()

@@ -131,12 +131,14 @@ def newton(
     :meth:`~Problem.reuse_bar` or more (where the Hessian hardly changes over a step), the next
     step first reuses the last factorised Hessian, updated by the secant pairs of the steps since
     (a quasi-Newton step, :func:`_quasi_newton_direction`: one gradient, no Hessian); so does the
-    first step when ``curvature`` is given. Such a step is kept when it does not lower ``f``
-    beyond rounding and shrinks the gradient by the same bar (a contraction worth its cost
-    against a fresh Newton step) or by :data:`QUASI_NEWTON_ACCEPT`; otherwise the Hessian is
-    recomputed. A Newton step is kept by Armijo's rule, or, where ``f`` changes below its
-    rounding (:data:`ROUNDING`), when it shrinks the gradient; at most :data:`MAX_HALVINGS`
-    halvings are tried, the first cut to :meth:`Problem.step_limit`. The solve stops when the
+    first step when ``curvature`` is given. Such a step is kept when it shrinks the gradient by
+    the same bar (a contraction worth its cost against a fresh Newton step) or by
+    :data:`QUASI_NEWTON_ACCEPT`; otherwise the Hessian is recomputed. A full Newton step is kept
+    when it shrinks the gradient by the smaller of the two, else by Armijo's rule, or, where
+    ``f`` changes below its rounding (:data:`ROUNDING`), when it shrinks the gradient at all; at
+    most :data:`MAX_HALVINGS` halvings are tried, the first cut to :meth:`Problem.step_limit`.
+    Steps kept for their gradient need no value of ``f`` (problems defer it): the largest
+    gradient entry falls geometrically over them. The solve stops when the
     largest gradient entry is at most ``tol`` (converged), or when it cannot progress: no
     acceptable step, :data:`STALL_ITERATIONS` iterations without halving the gradient, or scores
     beyond :data:`moe_lib._problem.RUNOFF_SCORE` (``hit_bound``).
@@ -161,13 +163,16 @@ def newton(
     fun, grad, size_at = problem.value, problem.gradient, problem.score_size
     bar = problem.reuse_bar()
     accept = max(bar, QUASI_NEWTON_ACCEPT)
-    f = fun(x)
+    strong = min(bar, QUASI_NEWTON_ACCEPT)
     g = grad(x)
     size = size_at(x)
-    best, best_it, f_best = np.inf, 0, f
+    best, best_it, x_best = np.inf, 0, x
 
     def stop(it: int, gnorm: float, converged: bool, stalled: bool = False):
-        unbounded = stalled and f - f_best > 1e-6 * (1.0 + abs(f))
+        unbounded = False
+        if stalled:  # (rare: the two values are computed here, not at every best point)
+            f, f_best = fun(x), fun(x_best)
+            unbounded = f - f_best > 1e-6 * (1.0 + abs(f))
         kept = None if factor is None else Curvature(factor, tuple(pairs))
         info = SolveInfo(it, gnorm, converged, not converged, curvature=kept, unbounded=unbounded)
         return x, info
@@ -177,40 +182,40 @@ def newton(
         if gnorm <= tol:
             return stop(it, gnorm, True)
         if gnorm < 0.5 * best:
-            best, best_it, f_best = gnorm, it, f
+            best, best_it, x_best = gnorm, it, x
         elif it - best_it >= STALL_ITERATIONS:
             return stop(it, gnorm, False, stalled=True)
         if size > RUNOFF_SCORE:
             return stop(it, gnorm, False)
-        noise = ROUNDING * (1.0 + abs(f))
         # No step may throw the scores towards infinity (a maximiser far away, or none): the
         # largest score may grow by at most MAX_SCORE_CHANGE per step.
         moderate = size + MAX_SCORE_CHANGE
         if factor is not None:
             x_try = x + _quasi_newton_direction(factor, pairs, g)
-            f_try = fun(x_try)
-            # In the quadratic region f changes below its rounding: allow that much.
-            if np.isfinite(f_try) and f_try >= f - noise and size_at(x_try) <= moderate:
-                g_try = grad(x_try)
-                if _max_abs(g_try) <= accept * gnorm:
-                    s, y_pair = x_try - x, g - g_try
-                    if (curv := float(s @ y_pair)) > 0:
-                        pairs = [*pairs[1 - QUASI_NEWTON_MEMORY :], (s, y_pair, curv)]
-                    x, f, g, size = x_try, f_try, g_try, size_at(x_try)
-                    continue
+            g_try = grad(x_try)
+            if size_at(x_try) <= moderate and _max_abs(g_try) <= accept * gnorm:
+                s, y_pair = x_try - x, g - g_try
+                if (curv := float(s @ y_pair)) > 0:
+                    pairs = [*pairs[1 - QUASI_NEWTON_MEMORY :], (s, y_pair, curv)]
+                x, g, size = x_try, g_try, size_at(x_try)
+                continue
             factor, pairs = None, []
         neg_h = problem.neg_hessian(x)
         (factor, step), pairs = damped_newton_direction(neg_h, g), []
+        f = fun(x)  # (x is the point last evaluated: its deferred value costs no pass)
+        noise = ROUNDING * (1.0 + abs(f))
         slope = float(g @ step)
+        x_new = x + step
+        g_new = grad(x_new)
+        if size_at(x_new) <= moderate and (
+            _max_abs(g_new) <= strong * gnorm or (slope <= noise and _max_abs(g_new) < gnorm)
+        ):
+            # A full step contracting the gradient as Newton near the maximiser does, or, where
+            # Armijo cannot see the predicted increase (below f's rounding), reducing it.
+            x, g, size = x_new, g_new, size_at(x_new)
+            factor = factor if _max_abs(g) <= bar * gnorm else None
+            continue
         if slope <= noise:
-            # Quadratic region: the predicted increase is below the rounding of f, so Armijo
-            # cannot see it. Take the full Newton step if it reduces the gradient.
-            g_new = grad(x + step)
-            if _max_abs(g_new) < gnorm and size_at(x + step) <= moderate:
-                x = x + step
-                f, g, size = fun(x), g_new, size_at(x)
-                factor = factor if _max_abs(g) <= bar * gnorm else None
-                continue
             return stop(it, gnorm, False)
         t, accepted, limit = 1.0, False, None
         for trial in range(MAX_HALVINGS + 1):
@@ -234,7 +239,7 @@ def newton(
             # No increase is representable in floating point: we are at the numerical optimum
             # or the problem has no finite maximiser.
             return stop(it, gnorm, False)
-        x, f, size = x_new, f_new, size_at(x_new)
+        x, size = x_new, size_at(x_new)
         g = grad(x)
         if t < 1.0 or _max_abs(g) > bar * gnorm:
             factor = None

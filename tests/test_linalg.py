@@ -31,6 +31,23 @@ def test_softplus_and_expit_match_references(u):
     assert np.all((s >= 0) & (s <= 1))
 
 
+@given(arrays(float, st.integers(1, 50), elements=finite_floats))
+@settings(max_examples=200, deadline=None)
+def test_expit_and_exp_minus_abs_match_references(u):
+    s, e = _linalg.expit_exp_minus_abs(u)
+    np.testing.assert_array_equal(e, np.exp(-np.abs(u)))
+    ref = special.expit(u)
+    normal = ref > 1e-300
+    np.testing.assert_allclose(s[normal], ref[normal], rtol=1e-15)
+    # The softplus the deferred values build from e, against numpy's log(1 + e^u).
+    np.testing.assert_allclose(np.maximum(u, 0.0) + np.log1p(e), np.logaddexp(0.0, u),
+                               rtol=1e-15, atol=1e-300)
+    out = (np.empty_like(u), np.empty_like(u))
+    s2, e2 = _linalg.expit_exp_minus_abs(u, out=out)
+    assert s2 is out[0] and e2 is out[1]
+    np.testing.assert_array_equal(s2, s)
+
+
 def test_softplus_expit_at_the_extremes():
     u = np.array([-np.inf, -1000.0, -745.0, 0.0, 37.0, 1000.0, np.inf, np.nan])
     sp, s = _linalg.softplus_expit(u)

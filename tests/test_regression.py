@@ -11,6 +11,7 @@ from moe_lib import _hessians
 from moe_lib import regression as _regression
 from moe_lib._problem import Design
 from moe_lib.regression import fit_weighted_logistic, fit_weighted_softmax
+from moe_lib.solvers import maximize
 
 
 def _brute_force_neg_hessian(X, P, w):
@@ -86,6 +87,53 @@ def test_joint_logistic_regressions_match_separate_bfgs_fits():
 
         ref = optimize.minimize(neg, np.zeros(p), method="BFGS", options={"gtol": 1e-10}).x
         np.testing.assert_allclose(coef[k], ref, atol=1e-6)
+
+
+def test_deferred_values_match_the_objectives_written_out():
+    """The logistic problems compute their value only when asked, from the kept scores."""
+    rng = np.random.default_rng(3)
+    n, p, K = 200, 3, 2
+    X = np.column_stack([np.ones(n), 3.0 * rng.standard_normal((n, p - 1))])
+    m = rng.integers(1, 4, size=n).astype(float)
+    y = rng.binomial(m.astype(int), 0.3).astype(float)
+    W = rng.random((n, K))
+    mask = np.r_[0.0, np.ones(p - 1)]
+    b = rng.standard_normal(K * p)
+    problem = _regression.LogisticRegressions(X, y, m, W, 0.7, mask)
+    want = sum(
+        (W[:, k] @ (y * (X @ bk) - m * np.logaddexp(0.0, X @ bk)) - 0.35 * np.sum(mask * bk**2))
+        / W[:, k].sum()
+        for k, bk in enumerate(b.reshape(K, p))
+    )
+    problem.gradient(b)  # evaluates; the value is computed from what this evaluation kept
+    assert problem.n_evaluations == 1
+    np.testing.assert_allclose(problem.value(b), want, rtol=1e-13)
+    assert problem.n_evaluations == 1
+    t = rng.random(n)
+    binary = _regression.SoftmaxRegression(X, np.column_stack([1.0 - t, t]), W[:, 0], 0.7, mask)
+    eta = X @ b[:p]
+    want = (W[:, 0] @ (t * eta - np.logaddexp(0.0, eta)) - 0.35 * np.sum(mask * b[:p] ** 2))
+    np.testing.assert_allclose(binary.value(b[:p]), want / W[:, 0].sum(), rtol=1e-13)
+
+
+def test_steps_judged_by_their_gradient_leave_the_value_uncomputed():
+    """A warm-started solve near its maximiser (an EM iteration's M-step late in a run) takes
+    steps on the kept curvature that the gradient alone accepts: no value is computed."""
+    rng = np.random.default_rng(4)
+    n, p = 500, 4
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, p - 1))])
+    t = special.expit(X @ np.array([0.2, 1.0, -0.5, 0.3]) + 0.3 * rng.standard_normal(n))
+    ones = np.ones(n)
+    first, info = fit_weighted_logistic(X, t, ones, ones[:, None], np.zeros((1, p)), tol=1e-12)
+    problem = _regression.LogisticRegressions(X, np.clip(t + 1e-4, 0, 1), ones, ones[:, None],
+                                              0.0, np.ones(p))
+    values = []
+    deferred = problem._deferred_value
+    problem._deferred_value = lambda: values.append(1) or deferred()
+    x, info2 = maximize(problem, first.ravel(), tol=1e-12, curvature=info.curvature)
+    assert info2.converged and info2.n_hessians == 0 and problem.n_evaluations >= 2
+    assert values == []
+    assert np.max(np.abs(problem.gradient(x))) <= 1e-12
 
 
 @pytest.mark.parametrize("label_sums", ["one up to rounding", "between 0.5 and 2"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from moe_lib._linalg import softplus
+from moe_lib._linalg import expit_exp_minus_abs
 
 _HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
 
@@ -49,24 +49,38 @@ def evaluate(
     #   log lik = log(sig(-u) f(-a)) + softplus(v) = softplus(v) - softplus(u) + log f(-a)
     # with log f(-a) = -log(2 pi)/2 - (y^2 + a^2)/2 - y a (linear experts) or -softplus(c a)
     # (logistic): two or three softplus, a quarter of the time of logaddexp of log_expit terms.
-    # The posterior is expit(v) whether or not the loss is asked for (same bits either way).
+    # Each softplus(t) = max(t, 0) + log1p(e^-|t|) shares its exp with expit(t) (with |c a| = |a|
+    # for the logistic experts' c = +-1): one exp per score. The posterior is computed the same
+    # way whether or not the loss is asked for (same bits either way).
     c = 2.0 * y if kind == "linear" else 2.0 * y - 1.0
     v = u + c * a
-    p = expit(v)
+    p, e_v = expit_exp_minus_abs(v)
+    expit_u = expit_a = None
     if loss:
-        per = softplus(v) - softplus(u)
+        expit_u, e_u = expit_exp_minus_abs(u)
+        per = _softplus_from(v, e_v)
+        per -= _softplus_from(u, e_u)
         if kind == "linear":
             per -= y * a + 0.5 * (y**2 + a**2) + _HALF_LOG_2PI
         else:
-            per -= softplus(c * a)
+            expit_a, e_a = expit_exp_minus_abs(a)
+            per -= _softplus_from(c * a, e_a)
         value = float(-np.mean(per))
     if not gradient:
         return value, p, None, None
     resid = np.empty_like(scores)
-    resid[:, 0] = expit(u) - p
+    resid[:, 0] = (expit(u) if expit_u is None else expit_u) - p
     if kind == "linear":
         resid[:, 1] = a - (2.0 * p - 1.0) * y
     else:
-        resid[:, 1] = expit(a) - (p * y + (1.0 - p) * (1.0 - y))
+        expit_a = expit(a) if expit_a is None else expit_a
+        resid[:, 1] = expit_a - (p * y + (1.0 - p) * (1.0 - y))
     grads = X.T @ resid / X.shape[0]
     return value, p, grads[:, 0], grads[:, 1]
+
+
+def _softplus_from(t: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """``softplus(t) = max(t, 0) + log1p(e)`` from ``e = exp(-|t|)`` (new array)."""
+    out = np.log1p(e)
+    out += np.maximum(t, 0.0)
+    return out
