@@ -52,8 +52,9 @@ def softplus(u: np.ndarray) -> np.ndarray:
     n = 1e6).
     """
     u = np.asarray(u, dtype=float)
-    e = _exp_minus_abs(u)
-    sp = np.log1p(e)
+    e = np.abs(u)
+    np.negative(e, out=e)
+    sp = np.log1p(np.exp(e, out=e))
     np.maximum(u, 0.0, out=e)
     sp += e
     return sp
@@ -105,14 +106,6 @@ def expit_exp_minus_abs(
     np.add(s, u >= 0.0, out=s)
     s /= 1.0 + e
     return s, e
-
-
-def _exp_minus_abs(u: np.ndarray) -> np.ndarray:
-    """``exp(-|u|)`` in one new array."""
-    e = np.abs(u)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    return e
 
 
 def row_sum(a: np.ndarray) -> np.ndarray:
@@ -324,7 +317,9 @@ def reference_lse_softmax(
     return lse, np.divide(e, total[:, None], out=e if out is None else out)
 
 
-def reference_lse_softmax_columns(scores: np.ndarray, top: float) -> np.ndarray:
+def reference_lse_softmax_columns(
+    scores: np.ndarray, top: float, sums_out: np.ndarray | None = None
+) -> np.ndarray | None:
     """:func:`reference_lse_softmax` of class-major scores, the probabilities written over them.
 
     Parameters
@@ -334,11 +329,14 @@ def reference_lse_softmax_columns(scores: np.ndarray, top: float) -> np.ndarray:
         probabilities.
     top : float
         ``scores.max()`` (the caller has it).
+    sums_out : ndarray of shape (n,), optional
+        Where no score needs shifting, ``sum_c exp(scores_ci)`` is written here and None is
+        returned: the caller takes the ``log1p`` later, if it needs the log-sum-exp at all.
 
     Returns
     -------
-    ndarray of shape (n,)
-        ``log(1 + sum_c exp(scores_ci))``.
+    ndarray of shape (n,) or None
+        ``log(1 + sum_c exp(scores_ci))`` (None when written to ``sums_out`` as sums).
 
     Examples
     --------
@@ -353,9 +351,12 @@ def reference_lse_softmax_columns(scores: np.ndarray, top: float) -> np.ndarray:
     # Summing a class-major block over its classes adds contiguous rows (no short-axis
     # reduction), and one reciprocal per column replaces C - 1 divisions.
     np.exp(scores, out=scores)
-    total = scores.sum(axis=0)
-    lse = np.log1p(total)
-    total += 1.0
+    total = scores.sum(axis=0, out=sums_out)
+    if sums_out is None:
+        lse = np.log1p(total)
+        total += 1.0
+    else:
+        lse, total = None, total + 1.0
     scores *= np.reciprocal(total, out=total)
     return lse
 

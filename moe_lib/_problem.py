@@ -361,14 +361,14 @@ class Problem:
 
     # -- cached access -------------------------------------------------------------------
     def _at(self, x: np.ndarray) -> None:
-        if self._x is None or not np.array_equal(self._x, x):
+        last = self._x  # (an exact comparison, cheaper than np.array_equal on short vectors)
+        if last is None or last.shape != np.shape(x) or not (last == x).all():
             self.n_evaluations += 1
             self.passes += self.evaluation_passes
             value = self._evaluate(x)
             self._value = None if value is None else float(value)
             self._x = np.array(x, dtype=float, copy=True)
-            self._grad = None
-            self._hess = None
+            self._grad = self._hess = None
 
     def value(self, x: np.ndarray) -> float:
         """The objective at ``x``."""

@@ -108,9 +108,14 @@ class SoftmaxRegression(Problem):
         # The probabilities at the last point evaluated, class-major; the buffer is reused by
         # every evaluation (only the last point's are ever read).
         self._probs = np.empty((self.C - 1, n))
-        if self.C == 2:  # the last score and its exp(-|s|), for the deferred value
+        # For the deferred value, from the last evaluation: two classes, the score and its
+        # exp(-|s|); more, each row's sum_c exp(s_c) and whether its block was shifted.
+        if self.C == 2:
             self._score, self._exp_minus_abs = np.empty(n), np.empty(n)
+        else:
+            self._sums = np.empty(n)
         self.blocks = row_blocks(n, max(self.C - 1, p))
+        self._shifted = [False] * len(self.blocks)
         self._leave_out(design.outlying, self.blocks)
         m = self.C - 1
         self.evaluation_passes = self.hessp_passes = 2.0 * m
@@ -142,21 +147,30 @@ class SoftmaxRegression(Problem):
                 np.matmul(B, self.design_t[:, rows], out=scores)
                 top = float(scores.max(initial=0.0))
                 size = max(size, self._block_score_size(scores, block, top))
-                value -= self.row_weight[rows] @ reference_lse_softmax_columns(scores, top)
+                # The log-sum-exp's log1p waits (the block's sums are kept) unless the block's
+                # scores had to be shifted, where it is taken now.
+                lse = reference_lse_softmax_columns(scores, top, self._sums[rows])
+                self._shifted[block] = lse is not None
+                if lse is not None:
+                    value -= self.row_weight[rows] @ lse
             weighted_px += scores @ self.weighted_x[rows]
         self.B, self.P, self._score_size = B, probs.T, size
         self.grad_ = (self.targets_x - weighted_px - self.alpha * self.mask * B).ravel()
-        return None if C == 2 else (value - self._penalty(B)) * self.scale
-
-    def _penalty(self, B):
-        return 0.5 * self.alpha * float(np.sum(self.mask * B**2))
+        self._eager_value = value
+        return None
 
     def _deferred_value(self):
-        # Two classes: sum_i w_i softplus(s_i) from the kept exp(-|s_i|).
-        softplus = np.log1p(self._exp_minus_abs)
-        softplus += np.maximum(self._score, 0.0)
-        value = float(np.vdot(self.targets_x, self.B)) - float(self.row_weight @ softplus)
-        return (value - self._penalty(self.B)) * self.scale
+        B = self.B
+        value = self._eager_value - 0.5 * self.alpha * float(np.sum(self.mask * B**2))
+        if self.C == 2:
+            # sum_i w_i softplus(s_i) from the kept exp(-|s_i|).
+            softplus = np.log1p(self._exp_minus_abs)
+            softplus += np.maximum(self._score, 0.0)
+            return (value - float(self.row_weight @ softplus)) * self.scale
+        for rows, shifted in zip(self.blocks, self._shifted, strict=True):
+            if not shifted:
+                value -= float(self.row_weight[rows] @ np.log1p(self._sums[rows]))
+        return value * self.scale
 
     def _gradient(self):
         return self.grad_ * self.scale

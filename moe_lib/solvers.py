@@ -32,8 +32,7 @@ __all__ = [
     "polish_steps",
 ]
 
-#: Above this many unknowns :func:`maximize` switches from Newton (Hessian formed, Cholesky) to
-#: Newton-CG with Hessian-vector products.
+#: Above this many unknowns :func:`maximize` uses Newton-CG (Hessian-vector products).
 MAX_NEWTON_DIM = 400
 
 #: Default tolerance (largest gradient entry per unit weight) and iteration bound of inner solves.
@@ -45,20 +44,25 @@ QUASI_NEWTON_MEMORY = 5
 #: A quasi-Newton step already evaluated is kept if it shrinks the gradient by this factor, even
 #: where :meth:`Problem.reuse_bar` is stricter: rejecting it would waste its evaluation.
 QUASI_NEWTON_ACCEPT = 0.1
-#: Values closer than this (relative to ``1 + |f|``) are equal to within the rounding of ``f``;
-#: there the line search lets the gradient decide.
+#: Values closer than this (relative to ``1 + |f|``) are equal to within the rounding of ``f``
+#: (the line search lets the gradient decide).
 ROUNDING = 1e-13
 #: Step halvings allowed after a rejected Newton step (down to ~1e-9 of the step): a solve whose
-#: objective is flat to rounding or has no finite maximiser would otherwise spend tens of
-#: evaluations per iteration.
+#: objective is flat or has no finite maximiser would otherwise spend tens of evaluations.
 MAX_HALVINGS = 30
-#: Iterations without halving the smallest gradient seen: the solve has stalled at the rounding
-#: floor of its gradient and stops (``hit_bound``) rather than run to ``max_iter``.
+#: Iterations without halving the smallest gradient seen, after which the solve has stalled at
+#: its gradient's rounding floor and stops (``hit_bound``).
 STALL_ITERATIONS = 20
 
 
 def _max_abs(g: np.ndarray) -> float:
     return float(np.max(np.abs(g))) if g.size else 0.0
+
+
+def _cho_solve(factor: tuple, b: np.ndarray) -> np.ndarray:
+    """``linalg.cho_solve(factor, b)`` by LAPACK's ``dpotrs``: scipy's wrapper costs more than
+    the small solves of the inner loop."""
+    return linalg.lapack.dpotrs(factor[0], b, lower=factor[1])[0]
 
 
 def maximize(
@@ -262,7 +266,7 @@ def _quasi_newton_direction(factor: tuple, pairs: list, g: np.ndarray) -> np.nda
         a = float(s @ q) / curv
         q -= a * y
         alphas.append(a)
-    r = linalg.cho_solve(factor, q, check_finite=False)
+    r = _cho_solve(factor, q)
     for (s, y, curv), a in zip(pairs, reversed(alphas), strict=True):
         r += s * (a - float(y @ r) / curv)
     return r
@@ -291,7 +295,7 @@ def damped_newton_direction(
             c = linalg.cho_factor(neg_h + mu * scale * eye, lower=True, check_finite=False)
         except linalg.LinAlgError:
             continue
-        d = linalg.cho_solve(c, g, check_finite=False)
+        d = _cho_solve(c, g)
         if np.all(np.isfinite(d)):
             return c, d
     # Gradient ascent direction scaled by the curvature: always an ascent direction.
@@ -355,13 +359,11 @@ def polish_steps(
 ) -> np.ndarray:
     """Full Newton steps from ``x`` while each shrinks the largest gradient entry.
 
-    Below the tolerance of a solve the objective changes under its own rounding, so only the
-    gradient can judge a step. A warm start already within tolerance would otherwise be returned
-    unchanged, and a long EM run would stall at an error of about ``tol / curvature`` instead of
-    converging to rounding level. With ``refresh=False`` the steps share one factorised Hessian
-    (chord steps: near the maximiser it hardly changes), that of ``curvature`` when one is given
-    (a nearby problem's: no Hessian formed at all); with ``refresh=True`` each step forms a new one
-    (for Hessians that are themselves approximate, such as finite differences).
+    Below a solve's tolerance only the gradient can judge a step (the objective changes under its
+    rounding); a warm start already within tolerance would be returned unchanged, and a long EM
+    run would stall at an error of about ``tol / curvature``. With ``refresh=False`` the steps
+    share one factorised Hessian (chord steps), that of ``curvature`` when one is given (a nearby
+    problem's); with ``refresh=True`` each forms a new one (for approximate Hessians).
 
     Returns
     -------
@@ -381,16 +383,14 @@ def polish_steps(
     True
     """
     g = problem.gradient(x)
-    factor = None
-    if curvature is not None and curvature.size == x.size:
-        factor = curvature.factor
+    factor = curvature.factor if curvature is not None and curvature.size == x.size else None
     for _ in range(max_steps):
         if factor is None or refresh:
             try:
                 factor = linalg.cho_factor(problem.neg_hessian(x), lower=True, check_finite=False)
             except (linalg.LinAlgError, ValueError):
                 break
-        cand = x + linalg.cho_solve(factor, g, check_finite=False)
+        cand = x + _cho_solve(factor, g)
         if not np.all(np.isfinite(cand)):
             break
         g_cand = problem.gradient(cand)

@@ -90,6 +90,15 @@ def test_reference_class_softmax(K, scale):
     lse_t = _linalg.reference_lse_softmax_columns(columns, float(columns.max()))
     np.testing.assert_allclose(lse_t, special.logsumexp(full, axis=1), rtol=1e-14)
     np.testing.assert_allclose(columns.T, P, rtol=1e-13, atol=1e-300)
+    # With sums_out the log1p waits: the sums are written out, or (shifted scores) lse returned.
+    # (scores.T may be a view of scores, which the kernel above overwrote: start from full.)
+    columns, sums = np.array(full[:, 1:].T, order="C"), np.full(300, np.nan)
+    top = float(columns.max())
+    got = _linalg.reference_lse_softmax_columns(columns, top, sums)
+    lse_d = np.log1p(sums) if got is None else got
+    assert (got is None) == (top <= 700.0)
+    np.testing.assert_allclose(lse_d, special.logsumexp(full, axis=1), rtol=1e-14)
+    np.testing.assert_allclose(columns.T, P, rtol=1e-13, atol=1e-300)
     coef = np.vstack([np.zeros(2), rng.standard_normal((K - 1, 2))])
     X = scale * rng.standard_normal((300, 2))
     eta = X @ coef.T

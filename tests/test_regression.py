@@ -114,6 +114,19 @@ def test_deferred_values_match_the_objectives_written_out():
     eta = X @ b[:p]
     want = (W[:, 0] @ (t * eta - np.logaddexp(0.0, eta)) - 0.35 * np.sum(mask * b[:p] ** 2))
     np.testing.assert_allclose(binary.value(b[:p]), want / W[:, 0].sum(), rtol=1e-13)
+    # Four classes, scores small and (one row) beyond exp's range: log-sum-exp taken eagerly
+    # where the scores were shifted, deferred elsewhere.
+    T = rng.dirichlet(np.ones(4), size=n)
+    coef = rng.standard_normal((3, p))
+    for far in (False, True):
+        Xf = X.copy()
+        if far:
+            Xf[7, 1] = 400.0
+        four = _regression.SoftmaxRegression(Xf, T, W[:, 1], 0.7, mask)
+        scores = np.column_stack([np.zeros(n), Xf @ coef.T])
+        want = W[:, 1] @ np.sum(T * (scores - special.logsumexp(scores, axis=1)[:, None]), 1)
+        want -= 0.35 * np.sum(mask * coef**2)
+        np.testing.assert_allclose(four.value(coef.ravel()), want / W[:, 1].sum(), rtol=1e-12)
 
 
 def test_steps_judged_by_their_gradient_leave_the_value_uncomputed():
