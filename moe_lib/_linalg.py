@@ -63,9 +63,8 @@ def softplus(u: np.ndarray) -> np.ndarray:
 def softplus_expit(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``softplus(u)`` and the logistic function ``expit(u) = 1 / (1 + e^{-u})`` from one ``exp``.
 
-    Both use ``e = exp(-|u|) <= 1`` (:func:`expit_exp_minus_abs`), so nothing overflows, and
-    small probabilities keep their relative accuracy. One temporary besides the two results: at
-    n = 1e6 every fresh array costs page faults.
+    Both use ``e = exp(-|u|) <= 1`` (:func:`expit_exp_minus_abs`): nothing overflows, small
+    probabilities keep their relative accuracy, and ``e`` is the one temporary (page faults).
 
     Examples
     --------
@@ -86,9 +85,8 @@ def expit_exp_minus_abs(
     """The logistic function ``expit(u)`` and ``e = exp(-|u|)``, from one ``exp``.
 
     ``expit(u) = e / (1 + e)`` for ``u < 0`` (``e = e^u``: small probabilities keep their relative
-    accuracy) and ``1 / (1 + e)`` otherwise; ``e`` also gives ``softplus(u) = max(u, 0) +
-    log1p(e)`` later, when (and if) a value is asked for: a gradient needs only the ``exp``.
-    ``out``: two arrays shaped like ``u`` to write ``expit(u)`` and ``e`` into.
+    accuracy), else ``1 / (1 + e)``; ``e`` gives ``softplus(u)`` later (:func:`softplus_from`),
+    if a value is asked for. ``out``: two arrays shaped like ``u`` to write the two into.
 
     Examples
     --------
@@ -106,6 +104,13 @@ def expit_exp_minus_abs(
     np.add(s, u >= 0.0, out=s)
     s /= 1.0 + e
     return s, e
+
+
+def softplus_from(t: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """``softplus(t) = max(t, 0) + log1p(e)`` from ``e = exp(-|t|)``, in a new array."""
+    out = np.log1p(e)
+    out += np.maximum(t, 0.0)
+    return out
 
 
 def row_sum(a: np.ndarray) -> np.ndarray:

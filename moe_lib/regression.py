@@ -25,6 +25,7 @@ from moe_lib._linalg import (
     reference_lse_softmax_columns,
     row_blocks,
     row_sum,
+    softplus_from,
     weighted_grams,
 )
 from moe_lib._problem import (
@@ -164,8 +165,7 @@ class SoftmaxRegression(Problem):
         value = self._eager_value - 0.5 * self.alpha * float(np.sum(self.mask * B**2))
         if self.C == 2:
             # sum_i w_i softplus(s_i) from the kept exp(-|s_i|).
-            softplus = np.log1p(self._exp_minus_abs)
-            softplus += np.maximum(self._score, 0.0)
+            softplus = softplus_from(self._score, self._exp_minus_abs)
             return (value - float(self.row_weight @ softplus)) * self.scale
         for rows, shifted in zip(self.blocks, self._shifted, strict=True):
             if not shifted:
@@ -300,8 +300,7 @@ class LogisticRegressions(Problem):
 
     def _deferred_value(self):
         # sum_i (W y)_ik eta_ik - (W m)_ik softplus(eta_ik), softplus from the kept exp(-|eta|).
-        softplus = np.log1p(self._exp_minus_abs)
-        softplus += np.maximum(self._scores, 0.0)
+        softplus = softplus_from(self._scores, self._exp_minus_abs)
         softplus *= self.WM
         terms = self.WY * self._scores
         terms -= softplus

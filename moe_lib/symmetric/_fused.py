@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from moe_lib._linalg import expit_exp_minus_abs
+from moe_lib._linalg import expit_exp_minus_abs, softplus_from
 
 _HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
 
@@ -58,13 +58,13 @@ def evaluate(
     expit_u = expit_a = None
     if loss:
         expit_u, e_u = expit_exp_minus_abs(u)
-        per = _softplus_from(v, e_v)
-        per -= _softplus_from(u, e_u)
+        per = softplus_from(v, e_v)
+        per -= softplus_from(u, e_u)
         if kind == "linear":
             per -= y * a + 0.5 * (y**2 + a**2) + _HALF_LOG_2PI
         else:
             expit_a, e_a = expit_exp_minus_abs(a)
-            per -= _softplus_from(c * a, e_a)
+            per -= softplus_from(c * a, e_a)
         value = float(-np.mean(per))
     if not gradient:
         return value, p, None, None
@@ -77,10 +77,3 @@ def evaluate(
         resid[:, 1] = expit_a - (p * y + (1.0 - p) * (1.0 - y))
     grads = X.T @ resid / X.shape[0]
     return value, p, grads[:, 0], grads[:, 1]
-
-
-def _softplus_from(t: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """``softplus(t) = max(t, 0) + log1p(e)`` from ``e = exp(-|t|)`` (new array)."""
-    out = np.log1p(e)
-    out += np.maximum(t, 0.0)
-    return out
