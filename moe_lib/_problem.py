@@ -13,6 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
+from moe_lib._curvature import Curvature
+
 #: Largest change of any linear score (a log-odds) that a cut-down Newton step may make
 #: (:meth:`Problem.step_limit`).
 MAX_SCORE_CHANGE = 20.0
@@ -154,34 +156,6 @@ def design_of(state: dict, name: str, X: np.ndarray) -> Design:
     if key not in state:
         state[key] = Design(X)
     return state[key]
-
-
-@dataclass(frozen=True)
-class Curvature:
-    """The curvature a Newton solve leaves for the next solve of a nearby problem.
-
-    A Cholesky factor of a negated Hessian, and the secant pairs ``(s, y, s.y)`` (``y`` the
-    gradient's decrease along the step ``s``) gathered by quasi-Newton steps since. Both stay
-    valid across the M-steps of consecutive EM iterations: a soft-label regression's Hessian does
-    not depend on its labels, only on the point (and, for weighted regressions, on the weights,
-    which change little near convergence).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy import linalg
-    >>> c = Curvature(linalg.cho_factor(np.eye(2)), ())
-    >>> c.size, len(c.pairs)
-    (2, 0)
-    """
-
-    factor: tuple
-    pairs: tuple = ()
-
-    @property
-    def size(self) -> int:
-        """The number of unknowns it is for."""
-        return self.factor[0].shape[0]
 
 
 @dataclass(frozen=True)
@@ -358,6 +332,13 @@ class Problem:
         """
         e, h = self.evaluation_passes, self.hessian_passes
         return NEWTON_CONTRACTION ** (e / (e + h) if e + h > 0 else 0.5)
+
+    def hessian_cost(self) -> float:
+        """A negated Hessian's cost in evaluations: ``hessian_passes / evaluation_passes`` (1 for
+        a problem that does not count its passes), for the renewal rule of
+        :meth:`moe_lib._curvature.Curvature.worth_renewing`."""
+        e, h = self.evaluation_passes, self.hessian_passes
+        return h / e if e > 0 else 1.0
 
     # -- cached access -------------------------------------------------------------------
     def _at(self, x: np.ndarray) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from moe_lib._curvature import Curvature
 from moe_lib._hessians import softmax_neg_hessian
 from moe_lib._linalg import (
     column_sum,
@@ -28,13 +29,7 @@ from moe_lib._linalg import (
     softplus_from,
     weighted_grams,
 )
-from moe_lib._problem import (
-    MAX_SCORE_CHANGE,
-    Curvature,
-    Design,
-    Problem,
-    SolveInfo,
-)
+from moe_lib._problem import MAX_SCORE_CHANGE, Design, Problem, SolveInfo
 from moe_lib.solvers import INNER_MAX_ITER, INNER_TOL, maximize
 
 #: Soft labels whose rows sum to one within this are treated as summing to one

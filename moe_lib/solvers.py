@@ -19,17 +19,12 @@ from dataclasses import replace
 import numpy as np
 from scipy import linalg, optimize
 
-from moe_lib._problem import MAX_SCORE_CHANGE, RUNOFF_SCORE, Curvature, Problem, SolveInfo
+from moe_lib._curvature import Curvature, kept_curvature
+from moe_lib._problem import MAX_SCORE_CHANGE, RUNOFF_SCORE, Problem, SolveInfo
 
 __all__ = [
-    "Curvature",
-    "Problem",
-    "SolveInfo",
-    "damped_newton_direction",
-    "maximize",
-    "newton",
-    "newton_cg",
-    "polish_steps",
+    "Curvature", "Problem", "SolveInfo", "damped_newton_direction", "maximize", "newton",
+    "newton_cg", "polish_steps",
 ]
 
 #: Above this many unknowns :func:`maximize` uses Newton-CG (Hessian-vector products).
@@ -116,9 +111,8 @@ def maximize(
         x, info = newton_cg(problem, x0, tol=tol, max_iter=max_iter)
     if polish:
         x = polish_steps(problem, x, polish)
-    size = problem.score_size(x)  # kept by the evaluation at x (usually the last one)
     return x, replace(info, n_evaluations=problem.n_evaluations, n_hessians=problem.n_hessians,
-                      passes=problem.passes, score_size=size)
+                      passes=problem.passes, score_size=problem.score_size(x))
 
 
 def newton(
@@ -131,21 +125,22 @@ def newton(
 ) -> tuple[np.ndarray, SolveInfo]:
     """Maximise a concave function by damped Newton steps with step halving.
 
-    Once a full Newton step has shrunk the gradient by the problem's
-    :meth:`~Problem.reuse_bar` or more (where the Hessian hardly changes over a step), the next
-    step first reuses the last factorised Hessian, updated by the secant pairs of the steps since
-    (a quasi-Newton step, :func:`_quasi_newton_direction`: one gradient, no Hessian); so does the
-    first step when ``curvature`` is given. Such a step is kept when it shrinks the gradient by
-    the same bar (a contraction worth its cost against a fresh Newton step) or by
-    :data:`QUASI_NEWTON_ACCEPT`; otherwise the Hessian is recomputed. A full Newton step is kept
-    when it shrinks the gradient by the smaller of the two, else by Armijo's rule, or, where
-    ``f`` changes below its rounding (:data:`ROUNDING`), when it shrinks the gradient at all; at
-    most :data:`MAX_HALVINGS` halvings are tried, the first cut to :meth:`Problem.step_limit`.
-    Steps kept for their gradient need no value of ``f`` (problems defer it): the largest
-    gradient entry falls geometrically over them. The solve stops when the
-    largest gradient entry is at most ``tol`` (converged), or when it cannot progress: no
-    acceptable step, :data:`STALL_ITERATIONS` iterations without halving the gradient, or scores
-    beyond :data:`moe_lib._problem.RUNOFF_SCORE` (``hit_bound``).
+    A solve given ``curvature`` (a nearby problem's, e.g. the previous EM iteration's) starts
+    where it predicts the maximiser moved (:meth:`~moe_lib._curvature.Curvature.predicted_start`)
+    and takes quasi-Newton steps on its factor, unless that factor has gone stale (the renewal
+    rule of :mod:`moe_lib._curvature`); so does every step after a full Newton step that shrank
+    the gradient by the problem's :meth:`~Problem.reuse_bar` or more (the last factorised Hessian,
+    updated by the secant pairs since, :func:`_quasi_newton_direction`: one gradient, no
+    Hessian). Such a step is kept when it shrinks the gradient by the same bar (a contraction
+    worth its cost against a fresh Newton step) or by :data:`QUASI_NEWTON_ACCEPT`; otherwise the
+    Hessian is recomputed. A full Newton step is kept when it shrinks the gradient by the smaller
+    of the two, else by Armijo's rule, or, where ``f`` changes below its rounding
+    (:data:`ROUNDING`), when it shrinks the gradient at all; at most :data:`MAX_HALVINGS`
+    halvings are tried, the first cut to :meth:`Problem.step_limit`. Steps kept for their
+    gradient need no value of ``f`` (problems defer it). The solve stops when the largest
+    gradient entry is at most ``tol`` (converged), or when it cannot progress: no acceptable
+    step, :data:`STALL_ITERATIONS` iterations without halving the gradient, or scores beyond
+    :data:`moe_lib._problem.RUNOFF_SCORE` (``hit_bound``).
 
     Examples
     --------
@@ -158,28 +153,32 @@ def newton(
     >>> info.converged, info.n_iter <= 10
     (True, True)
     """
-    x = np.array(x0, dtype=float)
+    x = start = np.array(x0, dtype=float)
     if x.size == 0:
         return x, SolveInfo(0, 0.0, True, False)
     usable = curvature is not None and curvature.size == x.size  # (else another problem's)
-    factor = curvature.factor if usable else None
-    pairs = list(curvature.pairs) if usable else []
+    ahead = curvature.predicted_start(x) if usable else None
     fun, grad, size_at = problem.value, problem.gradient, problem.score_size
+    if ahead is not None and size_at(ahead) <= curvature.end_size + MAX_SCORE_CHANGE:
+        x = ahead  # (the predicted start, unless it would move a score further than a step may)
+    reuse = usable and not curvature.worth_renewing(problem.hessian_cost())  # (else: stale)
+    factor, pairs = (curvature.factor, list(curvature.pairs)) if reuse else (None, [])
+    formed = None  # (evaluations made, gradient) when this solve formed its factor
     bar = problem.reuse_bar()
-    accept = max(bar, QUASI_NEWTON_ACCEPT)
-    strong = min(bar, QUASI_NEWTON_ACCEPT)
-    g = grad(x)
-    size = size_at(x)
-    best, best_it, x_best = np.inf, 0, x
+    accept, strong = max(bar, QUASI_NEWTON_ACCEPT), min(bar, QUASI_NEWTON_ACCEPT)
+    g, size = grad(x), size_at(x)
+    best, best_it, x_best, start_gnorm = np.inf, 0, x, _max_abs(g)
 
     def stop(it: int, gnorm: float, converged: bool, stalled: bool = False):
         unbounded = False
         if stalled:  # (rare: the two values are computed here, not at every best point)
             f, f_best = fun(x), fun(x_best)
             unbounded = f - f_best > 1e-6 * (1.0 + abs(f))
-        kept = None if factor is None else Curvature(factor, tuple(pairs))
-        info = SolveInfo(it, gnorm, converged, not converged, curvature=kept, unbounded=unbounded)
-        return x, info
+        kept = None if factor is None else kept_curvature(
+            curvature if usable else None, factor, pairs, formed, (start_gnorm, gnorm),
+            problem.n_evaluations, (start, x, size))
+        return x, SolveInfo(it, gnorm, converged, not converged, curvature=kept,
+                            unbounded=unbounded)
 
     for it in range(max_iter):
         gnorm = _max_abs(g)
@@ -206,6 +205,7 @@ def newton(
             factor, pairs = None, []
         neg_h = problem.neg_hessian(x)
         (factor, step), pairs = damped_newton_direction(neg_h, g), []
+        formed = (problem.n_evaluations, gnorm)
         f = fun(x)  # (x is the point last evaluated: its deferred value costs no pass)
         noise = ROUNDING * (1.0 + abs(f))
         slope = float(g @ step)

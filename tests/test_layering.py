@@ -25,6 +25,7 @@ ROOT = Path(moe_lib.__file__).parent
 RANK = {
     "_validation": 0,
     "_linalg": 0,
+    "_curvature": 0.9,
     "_problem": 1,
     "solvers": 1.5,
     "_hessians": 1.8,
@@ -48,7 +49,7 @@ RANK = {
     "mirror": 4,
 }
 #: What mirror may import from moe_lib (nothing that computes an EM step).
-MIRROR_ALLOWED = {"_validation", "_linalg", "_problem", "solvers", "params", "mirror"}
+MIRROR_ALLOWED = {"_validation", "_linalg", "_curvature", "_problem", "solvers", "params", "mirror"}
 
 
 def _unit(path: Path) -> str:

@@ -138,3 +138,88 @@ def test_polish_shrinks_the_gradient_below_the_tolerance():
     polished = polish_steps(problem, start, 2)
     assert np.max(np.abs(grad(polished))) < 1e-3 * np.max(np.abs(grad(start)))
     np.testing.assert_allclose(polished, ref, atol=1e-12)
+
+
+
+def _drifting_softmax_solves(n_solves, *, steady=True, without=(), seed=3):
+    """A gate-like sequence of nearby problems: ten-class soft labels whose coefficients drift
+    from one solve to the next (as the responsibilities do over EM iterations), steadily along
+    one direction or by a random walk; each solved from the last one's maximiser and curvature.
+    ``without``: rules of ``moe_lib._curvature`` switched off ("renew", "predict"). Returns the
+    solves' infos and passes, and the maximisers."""
+    from moe_lib import _curvature
+    from moe_lib.regression import SoftmaxRegression
+
+    rng = np.random.default_rng(seed)
+    n, p, C = 2000, 6, 10
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, p - 1))])
+    B, drift = rng.standard_normal((C, p)), 0.02 * rng.standard_normal((C, p))
+    x, curvature, infos, passes, points = np.zeros((C - 1) * p), None, [], [], []
+    saved = {name: getattr(_curvature.Curvature, name)
+             for name in ("worth_renewing", "predicted_start")}
+    try:
+        if "renew" in without:
+            _curvature.Curvature.worth_renewing = lambda self, cost: False
+        if "predict" in without:
+            _curvature.Curvature.predicted_start = lambda self, x0: None
+        for _ in range(n_solves):
+            T = special.softmax(X @ B.T, axis=1)
+            problem = SoftmaxRegression(X, T, np.ones(n), 0.0, np.ones(p))
+            x, info = maximize(problem, x, tol=1e-10, curvature=curvature)
+            curvature = info.curvature
+            infos.append(info)
+            passes.append(problem.passes)
+            points.append(x)
+            B = B + (drift if steady else 0.02 * rng.standard_normal((C, p)))
+    finally:
+        for name, method in saved.items():
+            setattr(_curvature.Curvature, name, method)
+    return infos, passes, points
+
+
+def test_a_stale_factor_is_renewed_once_its_extra_evaluations_cost_a_hessian():
+    """The rent-or-buy rule of moe_lib._curvature on problems that drift by a random walk: every
+    solve still meets its tolerance at the same maximiser; a solve that starts from a factor
+    whose excess reached a Hessian's cost forms one first and starts a new record; renewing
+    costs fewer passes over the data than keeping one factor as long as each of its steps is
+    worth its evaluation."""
+    infos, passes, points = _drifting_softmax_solves(30, steady=False)
+    kept, kept_passes, kept_points = _drifting_softmax_solves(30, steady=False, without=["renew"])
+    assert all(info.converged and info.grad_norm <= 1e-10 for info in infos + kept)
+    np.testing.assert_allclose(points, kept_points, atol=1e-8)
+    cost = 45 * 3.5 / 18  # a ten-class softmax Hessian at p = 6, in evaluations (pass model)
+    renewed = [j for j in range(1, 30) if infos[j - 1].curvature.excess >= cost]
+    assert renewed, "the drift should make the first factor go stale within 30 solves"
+    for j in renewed:
+        assert infos[j].n_hessians >= 1 and infos[j].curvature.excess < cost
+    for j in range(1, 30):
+        if j not in renewed and infos[j].n_hessians == 0:  # reused: the excess only grows
+            assert infos[j].curvature.excess >= infos[j - 1].curvature.excess
+    assert sum(passes) < sum(kept_passes)
+
+
+def test_a_solve_starts_where_the_last_moves_predict_its_maximiser():
+    """On a steady drift the maximisers move by equal steps: from the second solve on, each
+    starts at the predicted point (the last move, times its projection on the one before),
+    which is nearer its maximiser than the warm start, and the solves cost fewer evaluations;
+    the maximisers are the same. On a random walk no move is worth predicting in general, and
+    the prediction never moves the start by more than the last move."""
+    infos, _, points = _drifting_softmax_solves(20)
+    plain, _, plain_points = _drifting_softmax_solves(20, without=["predict"])
+    np.testing.assert_allclose(points, plain_points, atol=1e-8)
+    moves = np.diff(points, axis=0)
+    for j in range(2, 19):
+        curvature = infos[j].curvature
+        predicted = curvature.predicted_start(points[j])
+        assert predicted is not None
+        # the rate of a steady drift is 1 up to the solves' tolerance: the full last move
+        np.testing.assert_allclose(predicted - points[j], moves[j - 1], rtol=1e-6, atol=1e-9)
+        assert np.abs(predicted - points[j + 1]).max() < 1e-3 * np.abs(moves[j]).max()
+    assert curvature.predicted_start(points[j] + 1e-12) is None  # not where the solve ended
+    cost = sum(i.n_evaluations for i in infos[2:])
+    assert cost < 0.5 * sum(i.n_evaluations for i in plain[2:])
+    walk, _, walk_points = _drifting_softmax_solves(20, steady=False)
+    for j in range(1, 19):
+        ahead = walk[j].curvature.ahead
+        move = walk_points[j] - walk_points[j - 1]
+        assert ahead is None or np.linalg.norm(ahead) <= np.linalg.norm(move) * (1 + 1e-12)

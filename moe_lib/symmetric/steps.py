@@ -20,7 +20,8 @@ import numpy as np
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._problem import Curvature, Design
+from moe_lib._curvature import Curvature
+from moe_lib._problem import Design
 from moe_lib._validation import check_real
 from moe_lib.regression import LogisticRegressions
 from moe_lib.solvers import INNER_MAX_ITER, maximize, polish_steps
