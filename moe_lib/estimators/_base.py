@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from moe_lib._linalg import logsumexp
 from moe_lib.experts import ExpertFamily
-from moe_lib.fit import ALGORITHMS, fit_moe
+from moe_lib.fit import ALGORITHMS, MAX_ITER, fit_moe
 from moe_lib.gate import gate_log_proba
 from moe_lib.model import e_step, joint_log_prob
 from moe_lib.params import MoEData, MoEParams, make_data
@@ -83,7 +83,7 @@ class BaseMixtureOfExperts(BaseEstimator):
         n_experts: int = 2,
         algorithm: str = "em",
         step_size: float | None = None,
-        max_iter: int = 1000,
+        max_iter: int = MAX_ITER,
         tol: float = 1e-10,
         n_init: int = 1,
         random_state: int | np.random.Generator | None = None,

@@ -29,11 +29,16 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         Gradient methods only. For "gd" the step on the per-sample objective (default: the inverse
         of the largest block curvature bound, recomputed each iteration); for "gradient_em" a
         multiplier of the per-block steps (default 1).
-    max_iter : int, default=1000
-        Bound on iterations (M-steps).
+    max_iter : int, default=500
+        Bound on iterations (M-steps); a fit that reaches it says so in a
+        ``ConvergenceWarning``. The default bounds a fit to seconds at the largest sizes the
+        library is benchmarked on (10,000 rows, 20 features, 10 experts; ``benchmarks/README.md``).
+        The fits that reach it are mostly ones that would not converge in many more: an
+        overspecified mixture, whose EM converges sublinearly, or experts collapsing one after
+        another onto tied values of ``y``.
     tol : float, default=1e-10
         Stop when the last increase of the objective, and its Aitken extrapolation, are below
-        ``tol * (1 + |objective|)`` (see :func:`moe_lib.fit.has_converged`).
+        ``tol`` per sample (see :func:`moe_lib.fit.has_converged`).
     n_init : int, default=1
         Seeded random starts (random responsibilities); the best objective is kept. Ignored
         when ``fit`` is given ``init_resp`` or ``init_params`` (one given start).
