@@ -13,8 +13,12 @@ contraction its own solve needed right after it was formed (``per_decade``), and
 on it adds the evaluations it spent beyond that rate (``excess``). Once the excess reaches the cost
 of a Hessian, counted in evaluations by the problem's pass model, the next solve forms a fresh
 Hessian first. Renewing never changes what a solve returns (every solve still stops at its
-tolerance), only what it costs; it spends at most twice what the best renewal schedule in
-hindsight would have.
+tolerance), only what it costs; in its cost model it spends at most twice what the best renewal
+schedule in hindsight would have.
+
+A curvature also remembers where its solve started and ended: the next solve, if it continues
+from that end (as consecutive EM iterations do), starts where the last two moves predict the
+maximiser (:func:`with_prediction`), which again changes the cost of a solve, not its result.
 """
 
 from __future__ import annotations
