@@ -37,7 +37,9 @@ one fit each; ``--quick``: n = 2000):
 - ``linear_ties_K10``: linear experts, ``y = round(x_1 + noise)`` (about ten tied values): the
   experts collapse onto tied values one after another, none converging within ``max_iter``;
 - ``multinomial_noise_d5_K10``: multinomial experts (C = 10) on five features, labels independent
-  of the features: a run-off after some 200 iterations.
+  of the features: a run-off after some 200 iterations;
+- ``multinomial_indicators_K10`` and ``multinomial_t2_K10``: multinomial experts (C = 10), labels
+  from one softmax regression on 3 %-dense indicator features, or on t(2)-distributed features.
 
 Usage::
 
@@ -151,17 +153,25 @@ def multinomial_cases(n: int):
 
 
 def largest_cases(n: int):
-    """(name, estimator, X, y): K = 10 experts on n rows, d = 20 (five for the multinomial case)."""
+    """(name, estimator, X, y): K = 10 experts on n rows, d = 20 (five for one multinomial case)."""
     rng = np.random.default_rng(1)
     X = rng.standard_normal((n, 20))
     signal = X[:, 0] + rng.standard_normal(n)
     zero_inflated = np.where(rng.random(n) < 0.4, 0.0, signal)
+    indicators = (rng.random((n, 20)) < 0.03).astype(float)
+    heavy = rng.standard_t(2, size=(n, 20))
     return [
         ("linear_zero_inflated_K10", MixtureOfLinearExperts(10, random_state=0), X,
          zero_inflated),
         ("linear_ties_K10", MixtureOfLinearExperts(10, random_state=0), X, np.round(signal)),
         ("multinomial_noise_d5_K10", MixtureOfLogisticExperts(10, random_state=0), X[:, :5],
          rng.integers(0, 10, size=n)),
+        ("multinomial_indicators_K10", MixtureOfLogisticExperts(10, random_state=0), indicators,
+         np.argmax(indicators @ rng.standard_normal((20, 10)) + rng.gumbel(size=(n, 10)),
+                   axis=1)),
+        ("multinomial_t2_K10", MixtureOfLogisticExperts(10, random_state=0), heavy,
+         np.argmax(0.3 * heavy @ rng.standard_normal((20, 10)) + rng.gumbel(size=(n, 10)),
+                   axis=1)),
     ]
 
 
