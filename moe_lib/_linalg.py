@@ -54,10 +54,7 @@ def softplus(u: np.ndarray) -> np.ndarray:
     u = np.asarray(u, dtype=float)
     e = np.abs(u)
     np.negative(e, out=e)
-    sp = np.log1p(np.exp(e, out=e))
-    np.maximum(u, 0.0, out=e)
-    sp += e
-    return sp
+    return softplus_from(u, np.exp(e, out=e), scratch=e)
 
 
 def softplus_expit(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,10 +70,7 @@ def softplus_expit(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ([0.0, 0.693147, 3.048587], [0.0, 0.5, 0.952574])
     """
     s, e = expit_exp_minus_abs(u)
-    sp = np.log1p(e)
-    np.maximum(u, 0.0, out=e)
-    sp += e
-    return sp, s
+    return softplus_from(u, e, scratch=e), s
 
 
 def expit_exp_minus_abs(
@@ -106,10 +100,11 @@ def expit_exp_minus_abs(
     return s, e
 
 
-def softplus_from(t: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """``softplus(t) = max(t, 0) + log1p(e)`` from ``e = exp(-|t|)``, in a new array."""
+def softplus_from(t: np.ndarray, e: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """``softplus(t) = max(t, 0) + log1p(e)`` from ``e = exp(-|t|)``, in a new array;
+    ``scratch`` (``e`` itself, where the caller no longer needs it) holds ``max(t, 0)``."""
     out = np.log1p(e)
-    out += np.maximum(t, 0.0)
+    out += np.maximum(t, 0.0, out=scratch)
     return out
 
 

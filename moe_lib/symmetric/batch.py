@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from moe_lib._linalg import softplus
 from moe_lib._validation import check_array, check_choice, check_int
 from moe_lib.fit import ALGORITHMS
 from moe_lib.symmetric._checks import check_kind
@@ -172,8 +173,8 @@ def _tmv(X, r):  # (B, n, d), (B, n) -> (B, d): mean_i r_i x_i
 
 
 def _log_sig(u):
-    # log sig(u) as the two-term log-sum-exp -log(1 + e^{-u}), stable for all u
-    return np.minimum(u, 0.0) - np.log1p(np.exp(-np.abs(u)))
+    # log sig(u) = -softplus(-u), stable for all u
+    return -softplus(-u)
 
 
 def _check_theta_batch(batch: Batch, w: object, beta: object, finite: bool = False):
