@@ -161,7 +161,10 @@ def variance_floor_messages(family: ExpertFamily, data: MoEData, params: MoEPara
     """
     if not family.has_sigma:
         return []
-    floor = np.sqrt(family.variance_floor(data.y))
+    # The floor of y / max|y|, scaled back: y of 1e-160 has a squared scale below the floats.
+    top = float(np.max(np.abs(data.y))) if data.n_samples else 0.0
+    top = top if 0.0 < top < np.inf else 1.0
+    floor = np.sqrt(family.variance_floor(data.y / top)) * top
     return [
         f"{expert_name(k)}'s standard deviation sits on its floor ({params.sigma[k]:.3g}): it has "
         "collapsed onto (nearly) repeated values of y, where the likelihood is unbounded, so "

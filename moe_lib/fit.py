@@ -182,10 +182,12 @@ def run(
     if tol is not None:
         tol = check_real(tol, "tol", min_value=0.0)
     exact = algorithm == "em"
-    # Exact steps run on standardised designs (same iterates, numerics independent of the units
-    # of X); gradient steps on the designs as given.
-    std, scaling = standardize(data)
+    # Exact steps run on standardised designs and y (same iterates, numerics independent of the
+    # units of X and y); gradient steps on the data as given.
+    std, scaling = standardize(data, family)
     work = std if exact else data
+    # The log-likelihood of y is that of the scaled y less n log(y_scale) (its Jacobian).
+    ll_shift = -data.n_samples * scaling.y_log_scale if exact else 0.0
     if init_resp is not None:
         resp = np.asarray(init_resp, dtype=float)
         if resp.ndim != 2 or resp.shape[0] != data.n_samples or resp.shape[1] < 1:
@@ -223,6 +225,7 @@ def run(
             )
             break
         new_resp, ll = e_step(family, work, new)
+        ll += ll_shift
         obj = ll - penalty(family, work, new, alpha)
         if not np.isfinite(obj):
             messages.append(
@@ -253,7 +256,7 @@ def run(
                     + ("; use alpha > 0" if alpha == 0 else "; increase alpha")
                 )
                 break
-        if tol is not None and has_converged(trace.objs, tol, data.n_samples):
+        if tol is not None and has_converged(trace.objs, tol, data.n_units):
             trace.converged = True
             break
     if not trace.objs:

@@ -168,6 +168,12 @@ class MoEData:
         """Number of samples n."""
         return self.X.shape[0]
 
+    @property
+    def n_units(self) -> float:
+        """The unit of the fit's tolerances: ``n_samples``, or for binomial counts the number of
+        Bernoulli draws, ``sum(n_trials)`` (a row's log-likelihood grows with its count)."""
+        return float(self.n_samples if self.n_trials is None else np.sum(self.n_trials))
+
     def rows(self, rows: slice) -> MoEData:
         """The samples ``rows`` (views, no copies)."""
         trials = None if self.n_trials is None else self.n_trials[rows]

@@ -228,9 +228,10 @@ def fit_weighted_softmax(
 
 
 class LogisticRegressions(Problem):
-    """``sum_k [sum_i W_ik (y_i eta_ik - m_i sp(eta_ik)) - alpha/2 ||mask b_k||^2] / sum_i W_ik``.
+    """``sum_k [sum_i W_ik (y_i eta_ik - m_i sp(eta_ik)) - alpha/2 ||mask b_k||^2] / M_k``.
 
-    ``eta_ik = x_i^T b_k``; ``y`` may be soft (in ``[0, m]``). The unknowns are the ``K``
+    ``eta_ik = x_i^T b_k``, ``M_k = sum_i W_ik m_i`` (the gradient's tolerance is per unit of
+    weight and trial); ``y`` may be soft (in ``[0, m]``). The unknowns are the ``K``
     coefficient vectors, flattened.
 
     Parameters
@@ -261,9 +262,12 @@ class LogisticRegressions(Problem):
         super().__init__()
         self.X, self.alpha, self.mask = X, float(alpha), np.asarray(mask, dtype=float)
         self.K, self.p = weights.shape[1], X.shape[1]
-        self.scale = 1.0 / column_sum(weights)
         self.WY = weights * (y[:, None] if y.ndim == 1 else y)
         self.WM = weights * trials[:, None]
+        # Per unit of weight *and trial*: a binomial row's gradient (y - m p) x grows with its
+        # count m, so a tolerance per unit weight alone would not be met at m = 1e9 (its rounding
+        # is ~1e-16 m). Bernoulli labels (m = 1): the weights' sums, exactly.
+        self.scale = 1.0 / column_sum(self.WM)
         self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
         self._leave_out(_design_of(design, X).outlying, self.blocks)
         # At the last point evaluated: the scores, their expit and exp(-|score|), shape (n, K).

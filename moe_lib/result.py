@@ -125,6 +125,7 @@ class Trace:
         self.passes: list[float] = []
         self.best = None
         self.decreases: list[int] = []
+        self.first_drop = 0.0  # (by how much the objective fell at the first decrease)
         self.last_info = None
         self.converged = False
         start = None if init_params is None else to_free(family, init_params)
@@ -135,6 +136,7 @@ class Trace:
 
     def record(self, params, resp, ll, obj, info, passes):
         if self.objs and obj < self.objs[-1] - 1e-13 * (1.0 + abs(obj)):
+            self.first_drop = self.first_drop or self.objs[-1] - obj
             self.decreases.append(len(self.objs) + 1)
         self.lls.append(ll)
         self.objs.append(obj)
@@ -153,7 +155,18 @@ class Trace:
         family = self.family
         _, best_t, params, resp = self.best
         converged = self.converged and not self.decreases and not messages
-        if self.decreases:
+        if self.decreases and self.scaling is not None:
+            # Exact EM cannot decrease its objective: an M-step was inexact (the inner-solve
+            # messages below say which), or the objective is computed at its rounding.
+            obj = self.objs[self.decreases[0] - 2]  # (the value it fell from)
+            messages.append(
+                f"{algorithm} decreased the objective at iteration {self.decreases[0]} by "
+                f"{self.first_drop:.3g} ({self.first_drop / max(abs(obj), 1e-300):.1e} of its "
+                "size), which exact EM cannot do: an M-step was inexact, or the objective is "
+                "computed at its rounding (values of y with a spread near their rounding, say); "
+                f"the last iterate (iteration {best_t}) is returned"
+            )
+        elif self.decreases:
             messages.append(
                 f"{algorithm} decreased the objective at iteration {self.decreases[0]} "
                 f"(step_size={step_size}): the step is too large for this problem; the best "

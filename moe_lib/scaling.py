@@ -12,9 +12,11 @@ standardised designs, and maps the parameters back:
 - without one, every column is divided by its root mean square.
 
 The L2 penalty keeps its meaning on the *original* coefficients: a standardised coefficient
-``b~_j = s_j b_j`` is penalised with weight ``mask_j / s_j**2``. Gradient methods are not
-equivariant (that is the point of comparing them with EM, chapter 3 of the book) and run on the
-designs as given.
+``b~_j = s_j b_j`` is penalised with weight ``mask_j / s_j**2``. For linear-Gaussian experts
+``y`` is scaled too (by a power of two, and re-centred when far from zero: :class:`DataScaling`),
+so that ``y`` of 1e-300 or 1e300, or 1e12 plus noise, is fitted as well as ``y`` near 1.
+Gradient methods are not equivariant (that is the point of comparing them with EM, chapter 3 of
+the book) and run on the data as given.
 """
 
 from __future__ import annotations
@@ -64,12 +66,17 @@ class ColumnScaling:
         lo, hi = design.min(axis=0), design.max(axis=0)
         constant = (lo == hi) & (lo != 0) & (np.asarray(mask) == 0)
         intercept = int(np.argmax(constant)) if constant.any() else None
-        if intercept is None:
-            center = np.zeros(p)
-            scale = np.sqrt(np.mean(design**2, axis=0))
-        else:
-            center = design.mean(axis=0)
-            scale = design.std(axis=0)
+        with np.errstate(over="ignore", under="ignore"):
+            center, scale = _center_scale(design, intercept is not None)
+            # Squares of columns beyond ~1e+-154 leave the normal floats: those columns are
+            # measured at the scale of their largest entry (1e-310 and 1e200 are still columns).
+            top = np.maximum(np.abs(lo), np.abs(hi))
+            far = ~((scale > 1e-150) & (scale < 1e150)) & (top > 0)
+            if far.any():
+                top = top[far]
+                c, s = _center_scale(design[:, far] / top, intercept is not None)
+                center[far], scale[far] = c * top, s * top
+        if intercept is not None:
             center[intercept] = 0.0
         # Zero (or unrepresentable) spreads: a column of zeros, or a second constant column; it
         # is left as it is (the rank check of the estimators reports a real deficiency).
@@ -87,7 +94,10 @@ class ColumnScaling:
 
     def mask(self, mask: np.ndarray) -> np.ndarray:
         """Penalty weights on the standardised coefficients (same penalty on the originals)."""
-        return np.asarray(mask, dtype=float) / self.scale**2
+        # (Capped: a column of scale 1e-160 would give an infinite weight, and 0 * inf = NaN
+        # where alpha = 0; 1e300 pins its coefficient as surely.)
+        with np.errstate(over="ignore", divide="ignore", under="ignore"):
+            return np.minimum(np.asarray(mask, dtype=float) / self.scale**2, 1e300)
 
     def to_std(self, coef: np.ndarray) -> np.ndarray:
         """Coefficients (..., p) on the original design -> on the standardised one."""
@@ -104,9 +114,20 @@ class ColumnScaling:
         return out
 
 
+#: ``y`` of linear-Gaussian experts is re-centred (with an intercept) when its median exceeds its
+#: robust scale this many times: the residuals of ``1e12 + noise`` would otherwise keep only the
+#: noise's last digits.
+Y_OFFSET_RATIO = 1024.0
+
+
 @dataclass(frozen=True)
 class DataScaling:
-    """The scalings of a data set's expert and gate designs.
+    """The scalings of a data set's expert and gate designs, and of ``y`` for linear experts.
+
+    ``y~ = (y - y_center) / y_scale`` (linear-Gaussian experts only, whose model maps onto itself:
+    coefficients and standard deviations scale with ``y``, the intercept absorbs the centre).
+    ``y_scale`` is a power of two near ``y``'s robust scale, so dividing by it is exact; it keeps
+    the variance floor and squared residuals of ``y`` at 1e-160 or 1e160 within range.
 
     Examples
     --------
@@ -122,23 +143,46 @@ class DataScaling:
 
     expert: ColumnScaling
     gate: ColumnScaling
+    y_center: float = 0.0
+    y_scale: float = 1.0
+
+    @property
+    def y_log_scale(self) -> float:
+        """``log(y_scale)``: the log-likelihood of ``y`` is that of ``y~`` minus this per sample."""
+        return float(np.log(self.y_scale))
+
+    def _shifts_y(self) -> bool:
+        return self.y_scale != 1.0 or self.y_center != 0.0
 
     def to_std(self, params: MoEParams) -> MoEParams:
-        """Parameters on the original designs -> on the standardised designs."""
-        return MoEParams(self.gate.to_std(params.gate), self.expert.to_std(params.coef),
-                         params.sigma)
+        """Parameters on the original data -> on the standardised data."""
+        coef, sigma = self.expert.to_std(params.coef), params.sigma
+        if self._shifts_y():
+            coef /= self.y_scale
+            if self.expert.intercept is not None:
+                coef[..., self.expert.intercept] -= (
+                    self.y_center / (self.y_scale * self.expert.level))
+            sigma = None if sigma is None else sigma / self.y_scale
+        return MoEParams(self.gate.to_std(params.gate), coef, sigma)
 
     def to_raw(self, params: MoEParams) -> MoEParams:
-        """Parameters on the standardised designs -> on the original designs."""
-        return MoEParams(self.gate.to_raw(params.gate), self.expert.to_raw(params.coef),
-                         params.sigma)
+        """Parameters on the standardised data -> on the original data."""
+        coef, sigma = params.coef, params.sigma
+        if self._shifts_y():
+            coef = coef * self.y_scale
+            if self.expert.intercept is not None:
+                coef[..., self.expert.intercept] += self.y_center / self.expert.level
+            sigma = None if sigma is None else sigma * self.y_scale
+        return MoEParams(self.gate.to_raw(params.gate), self.expert.to_raw(coef), sigma)
 
 
-def standardize(data: MoEData) -> tuple[MoEData, DataScaling]:
+def standardize(data: MoEData, family=None) -> tuple[MoEData, DataScaling]:
     """The data set with standardised designs, and the map between the two parametrisations.
 
     When the gate design is the expert design (``make_data`` with ``gate_X=None``), the
-    standardised designs are one array too.
+    standardised designs are one array too. With a ``family`` whose model is a location-scale
+    family in ``y`` (``family.location_scale``: linear-Gaussian experts) ``y`` is scaled too
+    (:class:`DataScaling`).
 
     Examples
     --------
@@ -155,8 +199,58 @@ def standardize(data: MoEData) -> tuple[MoEData, DataScaling]:
     else:
         gate = ColumnScaling.of(data.gate_X, data.gate_mask)
         gate_X = gate.apply(data.gate_X)
+    y, y_center, y_scale = data.y, 0.0, 1.0
+    if family is not None and family.location_scale and data.n_samples:
+        y_center, y_scale = _y_scaling(y, expert.intercept is not None)
+        if y_center != 0.0 or y_scale != 1.0:
+            y = (y - y_center) / y_scale
     std = replace(
-        data, X=X, gate_X=gate_X, expert_mask=expert.mask(data.expert_mask),
+        data, X=X, y=y, gate_X=gate_X, expert_mask=expert.mask(data.expert_mask),
         gate_mask=gate.mask(data.gate_mask),
     )
-    return std, DataScaling(expert, gate)
+    return std, DataScaling(expert, gate, y_center, y_scale)
+
+
+def robust_scale(y: np.ndarray) -> float:
+    """A scale of ``y`` that one outlier cannot inflate.
+
+    The normal-consistent median absolute deviation ``1.4826 * median(|y - median(y)|)``; when
+    more than half of ``y`` is one value (zero-inflated data) that is 0, and the mean absolute
+    deviation from the median is used instead; for a constant ``y``, the smallest normal float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([-1.0, 0.0, 1.0, 1e9])          # one gross outlier
+    >>> round(robust_scale(y), 4), round(float(np.std(y)), -6)
+    (1.4826, 433000000.0)
+    >>> robust_scale(np.array([0.0, 0.0, 0.0, 4.0]))  # mostly zeros
+    1.0
+    """
+    y = np.asarray(y, dtype=float)
+    dev = np.abs(y - np.median(y))
+    scale = 1.4826 * float(np.median(dev))
+    if not scale > 0:
+        scale = float(np.mean(dev))
+    return scale if scale > 0 else float(np.finfo(float).tiny)
+
+
+def _center_scale(design: np.ndarray, centred: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (``centred``), or zeros and root mean squares."""
+    if centred:
+        return design.mean(axis=0), design.std(axis=0)
+    return np.zeros(design.shape[1]), np.sqrt(np.mean(design**2, axis=0))
+
+
+def _y_scaling(y: np.ndarray, intercept: bool) -> tuple[float, float]:
+    """``(center, scale)`` of :class:`DataScaling` for responses ``y``."""
+    median = float(np.median(y))
+    # The deviations from the median, computed at a safe scale (values near 1e308 would overflow).
+    top = float(np.max(np.abs(y)))
+    if not 0.0 < top < np.inf:
+        return 0.0, 1.0
+    spread = robust_scale(y / top) * top
+    if not 0.0 < spread < np.inf or spread <= np.finfo(float).tiny * top:
+        return 0.0, 1.0  # (constant y: nothing to scale)
+    center = median if intercept and abs(median) > Y_OFFSET_RATIO * spread else 0.0
+    return center, float(2.0 ** np.round(np.log2(spread)))

@@ -135,7 +135,7 @@ def m_step(
     """
     alpha = check_model_inputs(family, data, params, alpha)
     resp = _check_resp(resp, data, params.n_experts)
-    std, scaling = standardize(data)
+    std, scaling = standardize(data, family)
     new, info = _m_step(family, std, resp, scaling.to_std(params), alpha)
     return scaling.to_raw(new), info
 
@@ -178,7 +178,7 @@ def em_step(
     True
     """
     alpha = check_model_inputs(family, data, params, alpha)
-    std, scaling = standardize(data)
+    std, scaling = standardize(data, family)
     params = scaling.to_std(params)
     resp, _ = e_step(family, std, params)
     return scaling.to_raw(_m_step(family, std, resp, params, alpha)[0])

@@ -278,7 +278,7 @@ def test_converged_runs_stop_near_the_limit(family_name, seed, tol):
     res = run(fam, data, init_params=inst.start, alpha=0.5, tol=tol, max_iter=5000)
     assert res.converged and res.n_iter < 5000
     hist = list(res.objective_history)
-    n = data.n_samples
+    n = data.n_units  # (samples, or trials for binomial counts)
     assert has_converged(hist, tol, n)
     assert not any(has_converged(hist[:t], tol, n) for t in range(1, len(hist)))
     more = run(fam, data, init_params=res.params, alpha=0.5, tol=0.0, max_iter=400)

@@ -102,7 +102,7 @@ def test_deferred_values_match_the_objectives_written_out():
     problem = _regression.LogisticRegressions(X, y, m, W, 0.7, mask)
     want = sum(
         (W[:, k] @ (y * (X @ bk) - m * np.logaddexp(0.0, X @ bk)) - 0.35 * np.sum(mask * bk**2))
-        / W[:, k].sum()
+        / (W[:, k] @ m)  # (per unit of weight and trial)
         for k, bk in enumerate(b.reshape(K, p))
     )
     problem.gradient(b)  # evaluates; the value is computed from what this evaluation kept

@@ -9,7 +9,8 @@
   offending argument.
 - A scale-invariance property test: multiplying ``y`` and the columns of ``X`` by factors in
   ``[1e-150, 1e150]`` gives the same responsibilities (to 1e-6) and the same log-likelihood up
-  to the Jacobian ``-n log c_y``, with or without an intercept.
+  to the Jacobian ``-n log c_y``, with or without an intercept; so does multiplying ``y`` alone,
+  or the columns of ``X`` alone, by ``1e-300`` to ``1e300`` (exact EM scales them itself).
 - One test per case of the issue: a gate that runs off (bounded time, a warning suggesting
   ``alpha > 0``), one gross outlier (the variance floor is not inflated), repeated values of
   ``y`` (a collapse onto them is reported), constant ``y`` (an error), a diverging gradient method
@@ -22,6 +23,7 @@ from __future__ import annotations
 import re
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -35,6 +37,7 @@ from moe_lib import (
     LogisticExperts,
     MixtureOfLinearExperts,
     MixtureOfLogisticExperts,
+    MoEParams,
     em_step,
     fit_moe,
     make_data,
@@ -176,6 +179,106 @@ def test_fits_are_scale_free(seed, log_cx, log_cy, fit_intercept, logistic):
     assert got.loglik_ == pytest.approx(expected, rel=1e-8, abs=1e-6 * n)
     np.testing.assert_allclose(got.coef_ * cx, ref.coef_ * (cy if not logistic else 1.0),
                                rtol=1e-5, atol=1e-6 * (cy if not logistic else 1.0))
+
+
+def _soft_switch(n: int = 300, seed: int = 4):
+    """One feature, two linear experts behind a soft gate (a finite maximum exists)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n)
+    z = rng.random(n) < 1 / (1 + np.exp(-2 * x))
+    return x, np.where(z, 1 + 2 * x, -1 - x) + 0.3 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("factor", [1e-310, 1e-300, 1e-160, 1e160, 1e300])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_y_of_any_finite_scale_gives_the_scaled_fit(factor, fit_intercept):
+    x, y = _soft_switch()
+    X = x[:, None] if fit_intercept else np.c_[np.ones_like(x), x]
+    kw = {"random_state": 0, "fit_intercept": fit_intercept}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ref = MixtureOfLinearExperts(**kw).fit(X, y)
+        got = MixtureOfLinearExperts(**kw).fit(X, y / np.max(np.abs(y)) * factor)
+    assert not [str(w.message) for w in caught]  # (no false "on its floor", no overflow)
+    c = factor / np.max(np.abs(y))
+    np.testing.assert_allclose(got.responsibilities(X, y * c), ref.responsibilities(X, y),
+                               atol=1e-9)
+    np.testing.assert_allclose(got.sigma_ / c, ref.sigma_, rtol=1e-8)
+    assert got.loglik_ + len(y) * np.log(c) == pytest.approx(ref.loglik_, rel=1e-10)
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e-160, 1e160, 1e300])
+@pytest.mark.parametrize("logistic", [False, True])
+def test_columns_of_any_scale_are_not_rank_deficient(factor, logistic):
+    x, y = _soft_switch()
+    if logistic:  # (labels drawn from the mean as log-odds: not separable, a finite maximum)
+        y = (np.random.default_rng(5).random(y.size) < 1 / (1 + np.exp(-y))).astype(int)
+    # Fifty EM iterations each: exact EM's iterates are the same, whatever the columns' units.
+    cls = partial(MixtureOfLogisticExperts if logistic else MixtureOfLinearExperts,
+                  random_state=0, max_iter=50, tol=0.0)
+    ones = np.ones_like(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = cls().fit(x[:, None], y)
+        got = cls().fit(x[:, None] * factor, y)
+        # Without an intercept, a constant column of that scale is measured as well.
+        ref0 = cls(fit_intercept=False).fit(np.c_[ones, x], y)
+        got0 = cls(fit_intercept=False).fit(np.c_[ones, x] * factor, y)
+    assert got.loglik_ == pytest.approx(ref.loglik_, rel=1e-8)
+    assert got0.loglik_ == pytest.approx(ref0.loglik_, rel=1e-8)
+
+
+def test_y_far_from_zero_keeps_its_digits():
+    """y = 1e12 + noise of 1e-3: the residuals of a fit to y itself keep only the noise's last
+    digits (an EM step then *decreased* the objective); the intercept absorbs the offset."""
+    x, y = _soft_switch()
+    far = 1e12 + 1e-3 * y
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = MixtureOfLinearExperts(random_state=0).fit(x[:, None], far)
+        # The same data near zero (y's own rounding, a spacing of 1.2e-4 at 1e12, kept: the
+        # subtraction is exact).
+        ref = MixtureOfLinearExperts(random_state=0).fit(x[:, None], far - 1e12)
+    assert not [str(w.message) for w in caught]
+    np.testing.assert_allclose(got.sigma_, ref.sigma_, rtol=1e-6)
+    # (An intercept near 1e12 is itself a multiple of 1.2e-4.)
+    np.testing.assert_allclose(got.intercept_ - 1e12, ref.intercept_, atol=2.5e-4)
+    assert got.loglik_ == pytest.approx(ref.loglik_, rel=1e-8)
+
+
+def test_an_em_decrease_is_not_blamed_on_a_step_size():
+    """Exact EM has no step size: a decrease of its objective is reported as what it is."""
+    from moe_lib.result import Trace
+
+    trace = Trace(LinearExperts(), scaling=object(), record_path=False, init_params=None)
+    params = MoEParams(np.zeros((2, 1)), np.zeros((2, 1)), np.ones(2))
+    data = make_data(np.zeros((3, 0)), np.array([0.0, 1.0, 3.0]), fit_intercept=True)
+    trace.raw = lambda p: p
+    for obj in (10.0, 12.0, 11.0):
+        trace.record(params, np.full((3, 2), 0.5), obj, obj, None, 4.0)
+    messages = trace.result(data, 0.0, "em", None, [], False).messages
+    assert "decreased the objective at iteration 3 by 1 (8.3e-02 of its size)" in messages[0]
+    assert "step_size" not in messages[0] and "last iterate (iteration 3)" in messages[0]
+
+
+def test_binomial_tolerances_are_per_trial():
+    """Counts out of 1e9 trials: a row's gradient is ~1e9 times a Bernoulli row's, so a
+    tolerance per sample cannot be met (the fit was stopped as "running off"); per trial it is."""
+    rng = np.random.default_rng(7)
+    n = 400
+    X = rng.standard_normal((n, 1))
+    z = rng.random(n) < 0.5
+    p = 1 / (1 + np.exp(-np.where(z, 1 + X[:, 0], -1 - 2 * X[:, 0])))
+    m = 10**9
+    y = rng.binomial(m, p)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = MixtureOfLogisticExperts(random_state=0).fit(X, y, n_trials=m)
+    assert est.converged_ and not [str(w.message) for w in caught]
+    # A fixed point of EM: one more step from the fit moves no parameter.
+    again = MixtureOfLogisticExperts(max_iter=1, tol=0.0).fit(X, y, n_trials=m,
+                                                                init_params=est.params_)
+    np.testing.assert_allclose(again.coef_, est.coef_, rtol=1e-6, atol=1e-9)
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from sklearn.utils.validation import validate_data
 
 from moe_lib.estimators._base import BaseMixtureOfExperts, check_2d, check_lengths
 from moe_lib.experts import LinearExperts
+from moe_lib.experts.linear import VARIANCE_FLOOR_RATIO
 from moe_lib.gate import gate_log_proba
+from moe_lib.scaling import robust_scale
 
 
 class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
@@ -38,7 +40,7 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         another onto tied values of ``y``.
     tol : float, default=1e-10
         Stop when the last increase of the objective, and its Aitken extrapolation, are below
-        ``tol`` per sample (see :func:`moe_lib.fit.has_converged`).
+        ``tol`` per sample (per trial for binomial counts; see :func:`moe_lib.fit.has_converged`).
     n_init : int, default=1
         Seeded random starts (random responsibilities); the best objective is kept. Ignored
         when ``fit`` is given ``init_resp`` or ``init_params`` (one given start).
@@ -59,7 +61,8 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
     coef_ : ndarray of shape (K, p)
     intercept_ : ndarray of shape (K,)
     sigma_ : ndarray of shape (K,)
-        Noise standard deviations (floored at ``sqrt(1e-8 var(y))``).
+        Noise standard deviations (floored at ``1e-4`` times the robust scale of ``y``,
+        :func:`moe_lib.scaling.robust_scale`).
     gate_coef_ : ndarray of shape (K, q)
         Row 0 is zero (reference expert).
     gate_intercept_ : ndarray of shape (K,)
@@ -113,8 +116,8 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         check_lengths(X, y)
         _check_numeric_y(y)
         X, y = validate_data(self, X, y, dtype=float, y_numeric=True)
-        if not np.isfinite(np.var(y)):
-            raise ValueError("y is too large in magnitude: its variance overflows; rescale y")
+        if self.algorithm != "em":
+            _check_y_range(y, self.algorithm)
         if np.ptp(y) == 0 and y.size > self.n_experts:
             raise ValueError(
                 f"y is constant (every value is {y[0]:g}): a mixture of linear experts would fit "
@@ -130,6 +133,21 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         Xd, Gd = self._design(X, gate_X)
         pi = np.exp(gate_log_proba(Gd, self.params_.gate))
         return np.sum(pi * self.family_.expert_mean(Xd, self.params_.coef), axis=1)
+
+
+def _check_y_range(y: np.ndarray, algorithm: str) -> None:
+    """Gradient methods fit ``y`` as given (exact EM scales it itself, ``moe_lib.scaling``): its
+    variance and variance floor must be normal floating-point numbers."""
+    hint = "; rescale y, or use algorithm='em', which scales y itself"
+    with np.errstate(over="ignore"):
+        variance = np.var(y)
+    if not np.isfinite(variance):
+        raise ValueError(f"y is too large in magnitude for algorithm={algorithm!r}: its variance "
+                         "overflows" + hint)
+    floor = VARIANCE_FLOOR_RATIO * robust_scale(y) ** 2
+    if np.ptp(y) > 0 and not floor >= np.finfo(float).tiny:
+        raise ValueError(f"y is too small in magnitude for algorithm={algorithm!r}: its variance "
+                         "floor underflows" + hint)
 
 
 def _check_numeric_y(y) -> None:

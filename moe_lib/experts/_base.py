@@ -40,6 +40,10 @@ class ExpertFamily(ABC):
     penalized: bool = True
     #: Whether the family has a variance per expert.
     has_sigma: bool = False
+    #: Whether ``y -> (y - c) / s`` maps the model onto itself (coefficients and standard
+    #: deviations scale, the intercept absorbs ``c``): exact EM then fits a scaled ``y``
+    #: (:func:`moe_lib.scaling.standardize`).
+    location_scale: bool = False
     #: Whether the experts' parameters are tied (the symmetric pairs), so that their M-step is
     #: one fit.
     tied: bool = False

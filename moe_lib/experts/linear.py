@@ -9,6 +9,7 @@ from scipy.linalg import lapack
 from moe_lib._linalg import column_sum, lambda_max, weighted_gram, weighted_grams
 from moe_lib._validation import check_real
 from moe_lib.experts._base import ExpertFamily
+from moe_lib.scaling import robust_scale
 
 #: Variance floor of linear experts, relative to the squared robust scale of ``y``
 #: (:func:`robust_scale`): without it an expert can collapse onto a single point and the
@@ -77,30 +78,6 @@ def weighted_lstsq(
     return np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)[0]
 
 
-def robust_scale(y: np.ndarray) -> float:
-    """A scale of ``y`` that one outlier cannot inflate.
-
-    The normal-consistent median absolute deviation ``1.4826 * median(|y - median(y)|)``; when
-    more than half of ``y`` is one value (zero-inflated data) that is 0, and the mean absolute
-    deviation from the median is used instead; for a constant ``y``, the smallest normal float.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> y = np.array([-1.0, 0.0, 1.0, 1e9])          # one gross outlier
-    >>> round(robust_scale(y), 4), round(float(np.std(y)), -6)
-    (1.4826, 433000000.0)
-    >>> robust_scale(np.array([0.0, 0.0, 0.0, 4.0]))  # mostly zeros
-    1.0
-    """
-    y = np.asarray(y, dtype=float)
-    dev = np.abs(y - np.median(y))
-    scale = 1.4826 * float(np.median(dev))
-    if not scale > 0:
-        scale = float(np.mean(dev))
-    return scale if scale > 0 else float(np.finfo(float).tiny)
-
-
 class LinearExperts(ExpertFamily):
     """Linear-Gaussian experts ``y | x, z=k ~ N(x^T beta_k, sigma_k^2)``, one variance each.
 
@@ -128,6 +105,7 @@ class LinearExperts(ExpertFamily):
     name = "linear"
     penalized = False
     has_sigma = True
+    location_scale = True
 
     def __init__(self, variance_floor_ratio: float = VARIANCE_FLOOR_RATIO) -> None:
         self.variance_floor_ratio = check_real(

@@ -63,6 +63,7 @@ class SymmetricLinearExperts(_TiedPair, LinearExperts):
     """
 
     name = "symmetric-linear"
+    location_scale = False  # (the variance is fixed at 1: scaling y changes the model)
 
     def __init__(self) -> None:
         super().__init__()
