@@ -27,7 +27,7 @@ from moe_lib.model import check_model_inputs, e_step
 from moe_lib.params import MoEData, MoEParams, penalty
 from moe_lib.result import FitResult, Trace
 from moe_lib.scaling import standardize
-from moe_lib.steps import _check_step, _gd_step, _gradient_em_step, _m_step
+from moe_lib.steps import _check_step, _default_step_gain, _gd_step, _gradient_em_step, _m_step
 
 ALGORITHMS = ("em", "gradient_em", "gd")
 
@@ -257,7 +257,13 @@ def run(
                 )
                 break
         if tol is not None and has_converged(trace.objs, tol, data.n_units):
-            trace.converged = True
+            gain = 0.0 if exact else _default_step_gain(family, data, params, alpha, resp)
+            if gain > 10.0 * tol * data.n_units:  # (a tiny step_size, not a stationary point)
+                messages.append(
+                    f"{algorithm} stopped raising the objective at iteration {t + 1} short of a "
+                    f"stationary point (a step of 1/L would still add {gain / data.n_units:.2e} "
+                    f"per sample): step_size={step_size} is too small; increase it")
+            trace.converged = not messages
             break
     if not trace.objs:
         raise ValueError(

@@ -356,6 +356,23 @@ def test_a_diverging_gradient_method_is_never_converged(algorithm):
     assert est.loglik_ == pytest.approx(np.max(est.loglik_history_), rel=1e-12)
 
 
+@pytest.mark.parametrize("algorithm", ["gradient_em", "gd"])
+def test_a_gradient_method_stopped_by_a_tiny_step_is_never_converged(algorithm):
+    """A step of 1e-12 barely moves the objective, which meets the stopping rule on its change;
+    the gradient is still far from zero, so the fit is reported, not converged."""
+    x, y = _soft_switch()
+    with pytest.warns(ConvergenceWarning, match=r"short of a stationary point .* step_size=1e-12"):
+        est = MixtureOfLinearExperts(algorithm=algorithm, step_size=1e-12, random_state=0,
+                                     max_iter=50).fit(x[:, None], y)
+    assert not est.converged_ and est.n_iter_ < 50
+    # The default step converges where the rule is met, without that message.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = MixtureOfLinearExperts(algorithm=algorithm, random_state=0, tol=1e-6,
+                                     max_iter=5000).fit(x[:, None], y)
+    assert est.converged_, [str(w.message) for w in caught]
+
+
 def test_timestamps_and_tiny_features_are_not_rank_deficient():
     rng = np.random.default_rng(4)
     n = 300
