@@ -14,7 +14,10 @@ negative log-likelihood. ``L*``: ``symmetric.run(..., "em", tol=1e-15)`` then a 
 Methods, all from the same start ``symmetric.initial_point(w*, beta*)`` (relative errors 1):
 
 - EM: the library's driver ``symmetric.run(kind, X, y, w0, beta0, "em")`` (an ``EMStepper``:
-  the factorised Hessian of one M-step's solve is reused by the next);
+  the factorised Hessian of one M-step's solve is reused by the next), which computes ``L`` at
+  every iterate for its history; and *lean EM* (``lean_em``), the same iterates (checked to
+  1e-8) without that monitoring, as the lean GD step has none: the E-step's posterior
+  (``symmetric.posterior``) and ``EMStepper.step``;
 - GD: the *lean GD step* written here (two matrix products ``X @ [w, beta]`` and
   ``X^T @ R`` and a few elementwise passes), fixed step ``eta = c / max(L_w, L_beta)``
   (``symmetric.curvature_bounds``), best ``c`` from GD_GRID; the library's ``symmetric.gd_step``
@@ -28,7 +31,7 @@ smaller ones; every monitored run stops at the accuracy, at the best iteration c
 ('div'). The grid's cost (steps taken and monitored seconds) is reported separately and is *not*
 part of the method's time to accuracy.
 
-Seconds to accuracy: the median of ``--repeats`` (>= 5) unmonitored runs of exactly ``T`` steps.
+Seconds to accuracy: the median of ``--repeats`` (>= 5) runs of exactly ``T`` steps.
 Passes over the data as the library counts them (``FitResult.passes``; one pass = one product of
 the n-row design with one vector): a GD or gradient EM step takes 4, an EM iteration 2 for its
 E-step plus its inner solves' evaluations and Hessians (a weighted Gram matrix counts (d + 1) / 2);
@@ -180,6 +183,17 @@ def em_counts(kind, X, y, w0, b0, target, max_iter):
     return None, stepper.passes + E_STEP_PASSES * max_iter, stepper.n_hessians
 
 
+def lean_em(kind, X, y, w0, b0, T):
+    """``T`` EM iterations as the lean GD step is timed, without monitoring: the E-step's
+    posterior only (``symmetric.posterior``: one product pair and one ``expit``, no loss), then
+    the library's M-step (``EMStepper.step``, as ``symmetric.run`` takes it)."""
+    stepper = EMStepper(kind, X, y)
+    w, b = w0, b0
+    for _ in range(T):
+        w, b = stepper.step(w, b, sym.posterior(kind, X, y, w, b))
+    return w, b
+
+
 def run_steps(step, w0, b0, T):
     w, b = w0, b0
     for _ in range(T):
@@ -222,6 +236,14 @@ def measure(kind, w_norm, b_norm, inst, args):
                                            tol=None), args.repeats)
         result["em"] = (T_em, s_em)
         rows.append(tag + ["em", "", T_em, s_em, passes, hess, "", 0, 0.0])
+        # The same iterates without the loss at every iteration (checked, to the rounding of
+        # the two posteriors' expit): EM unmonitored, as the lean GD step is.
+        w_lean, b_lean = lean_em(kind, X, y, w0, b0, T_em)
+        last = sym.run(kind, X, y, w0, b0, "em", max_iter=T_em, tol=None).path[-1]
+        assert np.allclose(np.concatenate([w_lean, b_lean]), last, rtol=1e-8, atol=1e-10)
+        s_lean = median_time(lambda: lean_em(kind, X, y, w0, b0, T_em), args.repeats)
+        result["em_lean"] = (T_em, s_lean)
+        rows.append(tag + ["em (lean)", "", T_em, s_lean, passes, hess, "", 0, 0.0])
     else:
         rows.append(tag + ["em", "", f"not reached in {args.max_iter}", float("nan"),
                            "", hess, "", 0, 0.0])
@@ -250,7 +272,7 @@ def measure(kind, w_norm, b_norm, inst, args):
     for r in rows[-3:]:
         print(r, flush=True)
     em, gd = result.get("em"), result.get("gd")
-    gem = result.get("gradient_em")
+    gem, lean = result.get("gradient_em"), result.get("em_lean")
     nan = float("nan")
     cost_row = tag + [
         t_lean, t_lib, t_librun, t_lib / t_lean, t_librun / t_lean,
@@ -261,6 +283,8 @@ def measure(kind, w_norm, b_norm, inst, args):
         result["gd_lib"][1] / em[1] if em and gd else nan,
         gem[0] / em[0] if em and gem else nan,
         gem[1] / em[1] if em and gem else nan,
+        lean[1] / lean[0] / t_lean if lean else nan,
+        gd[1] / lean[1] if lean and gd else nan,
     ]
     print(cost_row, f"L* = {l_star:.12f} (EM iterations: {em_used})", flush=True)
     return rows, cost_row
@@ -294,8 +318,9 @@ def main() -> None:
         "GD: eta = c / max(L_w, L_beta), c in 2^(k/2), k = -2..8; gradient EM: c / L_block, "
         "k = -2..4; searched from c = 1 up while improving, then down, each run capped at the "
         "best T so far ('>T'); 'div': L rose above its start + 1; 'skip': not tried",
-        f"seconds: median of {args.repeats} unmonitored runs of exactly T steps after a warm-up; "
-        "EM through symmetric.run, GD and gradient EM with the lean step written in the script",
+        f"seconds: median of {args.repeats} runs of exactly T steps after a warm-up; EM "
+        "through symmetric.run (which computes L at every iterate) and as lean EM (without it), "
+        "GD and gradient EM with the lean step written in the script (unmonitored)",
         "passes: products of the n-row design with one vector, as the library counts them "
         "(FitResult.passes): GD and gradient EM 4 per step (Xw, X beta and the gradient's two "
         "X^T r); EM 2 per E-step plus its inner solves' evaluations and Hessians; hessians: "
@@ -314,7 +339,8 @@ def main() -> None:
         "time_to_accuracy_ratios",
         ["model", "w_norm", "beta_norm", "instance", "lean_step_s", "lib_gd_step_s",
          "lib_run_gd_step_s", "lib_step/lean", "lib_run/lean", "em_iter_s", "em_iter/lean_step",
-         "gd/em_iters", "gd/em_seconds", "lib_gd/em_seconds", "gem/em_iters", "gem/em_seconds"],
+         "gd/em_iters", "gd/em_seconds", "lib_gd/em_seconds", "gem/em_iters", "gem/em_seconds",
+         "lean_em_iter/lean_step", "gd/lean_em_seconds"],
         cost_rows, title="Cost of one EM iteration in lean GD steps; other method / EM",
         notes=common + [
             "lean_step_s: median over 200 lean GD steps; lib_gd_step_s: symmetric.gd_step "
@@ -323,6 +349,9 @@ def main() -> None:
             "iterations (cold first M-steps included)",
             "gd/em_seconds uses the lean GD step; lib_gd/em_seconds symmetric.run(gd); above 1: "
             "EM is faster",
+            "lean EM ('em (lean)'): the same EM iterates (checked to 1e-8) without the loss at "
+            "every iteration, E-step posterior + EMStepper.step, as unmonitored as the lean GD "
+            "step; lean_em_iter/lean_step and gd/lean_em_seconds use it",
         ],
         quick=args.quick,
     )
