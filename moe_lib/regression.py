@@ -9,8 +9,8 @@
   one pass over the design per evaluation. The logistic experts' M-step is one; the symmetric
   models' soft-label regressions are one with ``K = 1``.
 
-Each objective is scaled per unit weight, so the solvers' gradient tolerance does not grow with
-the sample size. Every evaluation runs over the design in row blocks whose temporaries stay in
+Each objective is scaled per unit weight (and per trial for binomial counts), so the solvers'
+gradient tolerance does not grow with the sample size, nor with the counts. Every evaluation runs over the design in row blocks whose temporaries stay in
 cache (:func:`moe_lib._linalg.row_blocks`).
 """
 
