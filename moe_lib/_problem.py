@@ -99,10 +99,16 @@ class Design:
     >>> design = Design(np.arange(6.0).reshape(3, 2))
     >>> design.outlying.size, design.transposed.flags.c_contiguous
     (0, True)
+
+    ``raw``, when given, is the design before standardisation and the matrix ``A`` with
+    ``X = raw @ A.T`` (``moe_lib.scaling.ColumnScaling.matrix``): a sparse raw design (indicator
+    features, which standardisation centres into dense ones) lets softmax Hessians be formed from
+    its sparse products; what the regressions derive from it is kept in ``memo``.
     """
 
-    def __init__(self, X: np.ndarray) -> None:
-        self.X = X
+    def __init__(self, X: np.ndarray, raw: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.X, self.raw = X, raw
+        self.memo: dict = {}
 
     @cached_property
     def outlying(self) -> np.ndarray:
@@ -140,7 +146,7 @@ def _column_extremes(X: np.ndarray, rows_per_group: int = 64) -> tuple[np.ndarra
             np.maximum(highest, rest.max(axis=0, initial=-np.inf)))
 
 
-def design_of(state: dict, name: str, X: np.ndarray) -> Design:
+def design_of(state: dict, name: str, X: np.ndarray, raw=None) -> Design:
     """The :class:`Design` of the M-step design called ``name``, kept in the M-step's ``state``
     (which the caller keeps across the iterations of an EM run).
 
@@ -154,7 +160,7 @@ def design_of(state: dict, name: str, X: np.ndarray) -> Design:
     """
     key = f"{name} design"
     if key not in state:
-        state[key] = Design(X)
+        state[key] = Design(X, raw)
     return state[key]
 
 

@@ -207,6 +207,10 @@ def run(
     failures: dict[str, int] = {}
     # The inner solves' factorised Hessians, carried from one EM iteration to the next.
     solver_state: dict = {}
+    for name, raw, std_x, col in (("experts", data.X, std.X, scaling.expert),
+                                  ("gate", data.gate_X, std.gate_X, scaling.gate)):
+        # (The raw designs let softmax Hessians be formed from sparse features: _hessians.)
+        design_of(solver_state, name, std_x, (raw, col.matrix()) if exact else None)
     messages: list[str] = []
     for t in range(max_iter):
         info = None

@@ -92,6 +92,14 @@ class ColumnScaling:
         """The standardised design (a new array)."""
         return (design - self.center) / self.scale
 
+    def matrix(self) -> np.ndarray:
+        """``A`` (p, p) with ``apply(design) = design @ A.T``: the centres are taken through the
+        intercept column (whose value is ``level``)."""
+        A = np.diag(1.0 / self.scale)
+        if self.intercept is not None:
+            A[:, self.intercept] -= self.center / (self.scale * self.level)
+        return A
+
     def mask(self, mask: np.ndarray) -> np.ndarray:
         """Penalty weights on the standardised coefficients (same penalty on the originals)."""
         # (Capped: a column of scale 1e-160 would give an infinite weight, and 0 * inf = NaN

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import optimize, special
+from sklearn.exceptions import ConvergenceWarning
 
 from moe_lib import _hessians
 from moe_lib import regression as _regression
@@ -45,6 +46,71 @@ def test_softmax_hessian_assemblies_agree_with_the_per_sample_sum(p, k, assembly
     # The evaluations keep the probabilities class-major: the transposed view must do as well.
     H_t = assembly(X, np.ascontiguousarray(P.T).T, w)
     np.testing.assert_allclose(H_t, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("k", [1, 2, 9])
+def test_softmax_hessian_from_sparse_raw_features_agrees_with_the_per_sample_sum(k, intercept):
+    """One-hot features, standardised (dense): the Hessian from the raw design's sparse pair
+    products, mapped by the standardising matrix, is the per-sample sum on the dense design."""
+    from moe_lib.scaling import ColumnScaling
+
+    rng = np.random.default_rng(k)
+    n, groups = 1500, 3
+    R = np.zeros((n, 4 * groups))
+    for g in range(groups):  # three categorical features with four levels each
+        R[np.arange(n), 4 * g + rng.choice(4, n, p=[0.94, 0.03, 0.02, 0.01])] = 1.0
+    R = R[:, [j for j in range(R.shape[1]) if j % 4]] * 3.0  # (the levels but the first)
+    if intercept:
+        R = np.column_stack([np.ones(n), R])
+    scaling = ColumnScaling.of(R, np.r_[0.0, np.ones(R.shape[1] - 1)] if intercept
+                               else np.ones(R.shape[1]))
+    X = scaling.apply(R)
+    if intercept:
+        assert np.count_nonzero(X) > 0.9 * X.size  # (centred: dense)
+    E = np.exp(2 * rng.standard_normal((n, k + 1)))
+    P = (E / E.sum(axis=1, keepdims=True))[:, 1:]
+    w = rng.random(n)
+    products = _hessians.sparse_pair_products(R)
+    assert products is not None and products.nnz < 0.1 * products.shape[0] * products.shape[1]
+    ref = _brute_force_neg_hessian(X, P, w)
+    H = _hessians.softmax_neg_hessian(X, P, w, (products, scaling.matrix()))
+    np.testing.assert_allclose(H, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    # Pair products against their definition; a dense design has none.
+    cols_a, cols_b = np.triu_indices(R.shape[1])
+    np.testing.assert_array_equal(products.toarray(), R[:, cols_a] * R[:, cols_b])
+    assert _hessians.sparse_pair_products(rng.standard_normal((50, 3))) is None
+
+
+def test_indicator_features_fit_as_with_dense_hessians(monkeypatch):
+    """Through the estimator (whose design is standardised), one-hot features take the sparse
+    Hessians, and the fit is the one the dense Hessians give."""
+    from moe_lib import MixtureOfLogisticExperts
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    R = (rng.random((n, 8)) < 0.05).astype(float)
+    logits = np.column_stack([np.zeros(n), R @ rng.standard_normal((8, 2))])
+    y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+    calls = []
+    real = _hessians.raw_pairs
+
+    def spy(design):
+        got = real(design)
+        calls.append(got is not None)
+        return got
+
+    # Sixty EM iterations each (exact M-steps: the same iterates whichever Hessians they use).
+    kw = {"alpha": 1.0, "random_state": 0, "max_iter": 60, "tol": 0.0}
+    monkeypatch.setattr(_regression, "raw_pairs", spy)
+    with pytest.warns(ConvergenceWarning, match="max_iter=60"):
+        est = MixtureOfLogisticExperts(2, **kw).fit(R, y)
+    assert any(calls) and len(est.classes_) == 3
+    monkeypatch.setattr(_regression, "raw_pairs", lambda design: None)
+    with pytest.warns(ConvergenceWarning, match="max_iter=60"):
+        dense = MixtureOfLogisticExperts(2, **kw).fit(R, y)
+    np.testing.assert_allclose(est.coef_, dense.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(est.gate_coef_, dense.gate_coef_, rtol=1e-7, atol=1e-9)
 
 
 def test_binary_softmax_fit_matches_the_general_path():
