@@ -182,8 +182,9 @@ def run(
     if tol is not None:
         tol = check_real(tol, "tol", min_value=0.0)
     exact = algorithm == "em"
-    # Exact steps run on standardised designs and y (same iterates, numerics independent of the
-    # units of X and y); gradient steps on the data as given.
+    if not exact:
+        family.check_unscaled_y(data.y, algorithm)
+    # Exact steps run on standardised designs and y (numerics independent of their units).
     std, scaling = standardize(data, family)
     work = std if exact else data
     # The log-likelihood of y is that of the scaled y less n log(y_scale) (its Jacobian).

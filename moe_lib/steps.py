@@ -263,6 +263,7 @@ def gradient_em_step(
     True
     """
     alpha = check_model_inputs(family, data, params, alpha)
+    family.check_unscaled_y(data.y, "gradient_em")
     return _gradient_em_step(family, data, params, alpha, _check_step(step_size), resp)
 
 
@@ -301,6 +302,7 @@ def gd_step(
     True
     """
     alpha = check_model_inputs(family, data, params, alpha)
+    family.check_unscaled_y(data.y, "gd")
     return _gd_step(family, data, params, alpha, _check_step(step_size), resp)
 
 

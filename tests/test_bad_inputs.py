@@ -122,6 +122,18 @@ def test_overflowing_y_is_an_error_for_gradient_methods_only():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         assert np.isfinite(lin().fit(X, Y * 1e300).loglik_)
+    # The low-level gradient steps check it as well (they would return NaN).
+    from moe_lib import LinearExperts, gd_step, gradient_em_step, make_data, random_params, run
+
+    family = LinearExperts()
+    params = random_params(family, 2, 3, 3, np.random.default_rng(0))
+    for scale, word in ((1e-300, "small"), (1e300, "large")):
+        data = make_data(X, Y * scale)
+        for step in (gd_step, gradient_em_step):
+            with pytest.raises(ValueError, match=f"y is too {word} in magnitude for algorithm="):
+                step(family, data, params)
+        with pytest.raises(ValueError, match=f"y is too {word} in magnitude for algorithm='gd'"):
+            run(family, data, init_params=params, algorithm="gd")
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,9 +8,7 @@ from sklearn.utils.validation import validate_data
 
 from moe_lib.estimators._base import BaseMixtureOfExperts, check_2d, check_lengths
 from moe_lib.experts import LinearExperts
-from moe_lib.experts.linear import VARIANCE_FLOOR_RATIO
 from moe_lib.gate import gate_log_proba
-from moe_lib.scaling import robust_scale
 
 
 class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
@@ -116,8 +114,6 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         check_lengths(X, y)
         _check_numeric_y(y)
         X, y = validate_data(self, X, y, dtype=float, y_numeric=True)
-        if self.algorithm != "em":
-            _check_y_range(y, self.algorithm)
         if np.ptp(y) == 0 and y.size > self.n_experts:
             raise ValueError(
                 f"y is constant (every value is {y[0]:g}): a mixture of linear experts would fit "
@@ -133,21 +129,6 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         Xd, Gd = self._design(X, gate_X)
         pi = np.exp(gate_log_proba(Gd, self.params_.gate))
         return np.sum(pi * self.family_.expert_mean(Xd, self.params_.coef), axis=1)
-
-
-def _check_y_range(y: np.ndarray, algorithm: str) -> None:
-    """Gradient methods fit ``y`` as given (exact EM scales it itself, ``moe_lib.scaling``): its
-    variance and variance floor must be normal floating-point numbers."""
-    hint = "; rescale y, or use algorithm='em', which scales y itself"
-    with np.errstate(over="ignore"):
-        variance = np.var(y)
-    if not np.isfinite(variance):
-        raise ValueError(f"y is too large in magnitude for algorithm={algorithm!r}: its variance "
-                         "overflows" + hint)
-    floor = VARIANCE_FLOOR_RATIO * robust_scale(y) ** 2
-    if np.ptp(y) > 0 and not floor >= np.finfo(float).tiny:
-        raise ValueError(f"y is too small in magnitude for algorithm={algorithm!r}: its variance "
-                         "floor underflows" + hint)
 
 
 def _check_numeric_y(y) -> None:

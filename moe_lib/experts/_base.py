@@ -48,6 +48,11 @@ class ExpertFamily(ABC):
     #: one fit.
     tied: bool = False
 
+    def check_unscaled_y(self, y: np.ndarray, algorithm: str) -> None:
+        """Raise a ``ValueError`` where a gradient method (which fits ``y`` as given, unlike exact
+        EM, ``moe_lib.scaling``) cannot represent this ``y``'s scale; nothing to check here."""
+        return None
+
     @abstractmethod
     def check_y(
         self, y: np.ndarray, n_trials: np.ndarray | None

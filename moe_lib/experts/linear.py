@@ -121,6 +121,17 @@ class LinearExperts(ExpertFamily):
             self._floor_of = (y, max(floor, float(np.finfo(float).tiny)))
         return self._floor_of[1]
 
+    def check_unscaled_y(self, y, algorithm):
+        hint = "; rescale y, or use algorithm='em', which scales y itself"
+        with np.errstate(over="ignore"):
+            variance = np.var(y)
+        if not np.isfinite(variance):
+            raise ValueError(f"y is too large in magnitude for algorithm={algorithm!r}: its "
+                             "variance overflows" + hint)
+        if np.ptp(y) > 0 and not self.variance_floor(y) > np.finfo(float).tiny:
+            raise ValueError(f"y is too small in magnitude for algorithm={algorithm!r}: its "
+                             "variance floor underflows" + hint)
+
     def check_y(self, y, n_trials):
         if n_trials is not None:
             raise ValueError("n_trials is only meaningful for logistic (binomial) experts")
