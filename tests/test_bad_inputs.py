@@ -142,6 +142,15 @@ def test_overflowing_y_is_an_error_for_gradient_methods_only():
 def test_mismatched_lengths():
     with pytest.raises(ValueError, match="X and y have inconsistent numbers of samples"):
         lin().fit(X, Y[:-1])
+    # score names them too (scikit-learn's message lists two numbers).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = lin(max_iter=5).fit(X, Y)
+        clf = MixtureOfLogisticExperts(alpha=1.0, max_iter=5).fit(X, Y > 0)
+    with pytest.raises(ValueError, match="X has 40 rows but y has 10"):
+        est.score(X, Y[:10])
+    with pytest.raises(ValueError, match="X has 40 rows but y has 10"):
+        clf.score(X, (Y > 0)[:10])
     with pytest.raises(ValueError, match="X and y have inconsistent numbers of samples"):
         logi().fit(X[:-1], YB)
     with pytest.raises(ValueError, match="gate_X has 39 rows but X has 40"):

@@ -124,6 +124,11 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         self.sigma_ = self.params_.sigma.copy()
         return self
 
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 of :meth:`predict` (scikit-learn's regressor score)."""
+        check_lengths(X, y)  # (scikit-learn's own message does not say which is which)
+        return super().score(X, y, sample_weight=sample_weight)
+
     def predict(self, X, gate_X=None) -> np.ndarray:
         """Conditional mean ``E[y | x] = sum_k pi_k(g) (x^T beta_k + b_k)``, shape (n,)."""
         Xd, Gd = self._design(X, gate_X)

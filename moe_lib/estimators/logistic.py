@@ -133,6 +133,7 @@ class MixtureOfLogisticExperts(ClassifierMixin, BaseMixtureOfExperts):
         :meth:`loglik` (or :meth:`loglik_per_sample`) with ``n_trials``.
         """
         check_is_fitted(self, "params_")
+        check_lengths(X, y)
         if self.binomial_:
             raise ValueError(
                 "score compares predicted labels with y, but this model was fitted on binomial "
