@@ -41,14 +41,28 @@ one fit each; ``--quick``: n = 2000):
 - ``multinomial_indicators_K10`` and ``multinomial_t2_K10``: multinomial experts (C = 10), labels
   from one softmax regression on 3 %-dense indicator features, or on t(2)-distributed features.
 
+Random cases (``--part random``; ``--random-cases 40`` problems from seed 5000, one fit each;
+``--quick``: n in {1000, 2000}, 10 problems): a family (linear, binary, binomial counts out of
+1..49 trials, multinomial with C in 3..10), n in {5000, 10000}, d in 1..20, K in 2..10; features
+normal, Cauchy, log-normal, 10 %-dense indicators or small integers, each column scaled by
+10^U(-8, 8), with one entry pushed out by 1e6 and a third of the rows duplicated, each with
+probability 0.3; linear responses ``sin(3 signal) + noise`` with a gross outlier, 60 % zeros or
+rounding mixed in, scaled by 10^k, |k| < 100.
+
+Every fit is also checked for an honest result (column ``checks``): finite parameters and
+log-likelihood, every diagnostic of ``fit_messages_`` issued as a ``ConvergenceWarning``, a fit
+that did not converge saying so, and an error that names its argument.
+
 Usage::
 
-    python benchmarks/fit_times.py [--quick] [--repeats 3] [--part hostile|multinomial|largest|all]
+    python benchmarks/fit_times.py [--quick] [--repeats 3]
+        [--part hostile|multinomial|largest|random|all] [--random-cases 40]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -62,6 +76,7 @@ from _common import draw_moe_data, single_thread_blas, write_table  # noqa: E402
 single_thread_blas()
 
 import numpy as np  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from moe_lib import (  # noqa: E402
     LinearExperts,
@@ -72,6 +87,8 @@ from moe_lib import (  # noqa: E402
 from moe_lib.fit import MAX_ITER  # noqa: E402
 
 TARGET_S = 20.0
+#: An error message that names the argument it is about.
+ARGUMENT = re.compile(r"\b(X|y|gate_X|n_trials|n_experts|init_resp|init_params|alpha)\b")
 
 
 def cases(n: int):
@@ -175,23 +192,94 @@ def largest_cases(n: int):
     ]
 
 
-def one_fit(est, X, y):
-    """(wall seconds, outcome, warning messages, CPU seconds)."""
+def _features(rng, tails: str, n: int, d: int) -> np.ndarray:
+    if tails == "normal":
+        return rng.standard_normal((n, d))
+    if tails == "cauchy":
+        return rng.standard_cauchy((n, d))
+    if tails == "lognormal":
+        return rng.lognormal(0.0, 2.0, (n, d))
+    if tails == "indicators":
+        return (rng.random((n, d)) < 0.1).astype(float)
+    return rng.integers(0, 4, (n, d)).astype(float)
+
+
+def random_cases(n_cases: int, sizes: tuple[int, ...], seed: int = 5000):
+    """(name, estimator, X, y, fit keywords): random problems of issue 13's kinds."""
+    out = []
+    for s in range(seed, seed + n_cases):
+        rng = np.random.default_rng(s)
+        family = str(rng.choice(["linear", "binary", "binomial", "multinomial"]))
+        n, d, K = int(rng.choice(sizes)), int(rng.integers(1, 21)), int(rng.integers(2, 11))
+        tails = str(rng.choice(["normal", "cauchy", "lognormal", "indicators", "integers"]))
+        X = _features(rng, tails, n, d)
+        X *= 10.0 ** rng.uniform(-8, 8, size=d)
+        if rng.random() < 0.3:
+            X[n // 2, 0] *= 1e6
+        if rng.random() < 0.3:
+            X[: n // 3] = X[0]
+        sd = np.std(X, axis=0)
+        signal = (X / np.where(sd > 0, sd, 1.0)) @ rng.standard_normal(d) / np.sqrt(d)
+        kw = {}
+        est = MixtureOfLogisticExperts(n_experts=K, random_state=0)
+        if family == "linear":
+            y = np.sin(3 * signal) + 0.1 * rng.standard_normal(n)
+            if rng.random() < 0.3:
+                y[0] = 1e6
+            if rng.random() < 0.3:
+                y[rng.random(n) < 0.6] = 0.0
+            if rng.random() < 0.2:
+                y = np.round(y)
+            y *= 10.0 ** rng.integers(-100, 100)
+            est = MixtureOfLinearExperts(n_experts=K, random_state=0)
+        elif family == "binary":
+            y = (rng.random(n) < 1 / (1 + np.exp(-3 * signal))).astype(int)
+        elif family == "binomial":
+            kw["n_trials"] = rng.integers(1, 50, size=n)
+            y = rng.binomial(kw["n_trials"], 1 / (1 + np.exp(-signal)))
+        else:
+            C = int(rng.integers(3, 11))
+            edges = np.quantile(signal, np.linspace(0.1, 0.9, C - 1))
+            y = np.digitize(signal + 0.3 * rng.standard_normal(n), edges)
+        out.append((f"random_{s}_{family}_d{d}_K{K}_{tails}", est, X, y, kw))
+    return out
+
+
+def _checks(est, caught) -> str:
+    """What is dishonest about a fitted estimator and the warnings it issued ("ok": nothing)."""
+    said = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    problems = []
+    parts = [est.coef_, est.intercept_, est.gate_coef_, est.gate_intercept_]
+    if not (all(np.all(np.isfinite(p)) for p in parts) and np.isfinite(est.loglik_)):
+        problems.append("non-finite parameters")
+    if any(message not in said for message in est.fit_messages_):
+        problems.append("a diagnostic not warned")
+    if not est.converged_ and not said:
+        problems.append("not converged, no warning")
+    return "; ".join(problems) or "ok"
+
+
+def one_fit(est, X, y, **fit_kw):
+    """(wall seconds, outcome, warning messages, CPU seconds, checks)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t0, c0 = time.perf_counter(), time.process_time()
         try:
-            est.fit(X, y)
+            est.fit(X, y, **fit_kw)
             outcome = f"fitted: {est.n_iter_} iterations, converged={est.converged_}"
-        except (ValueError, np.linalg.LinAlgError) as exc:
+            checks = _checks(est, caught)
+        except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
             outcome = f"raised {type(exc).__name__}: {str(exc)[:150]}"
+            checks = "ok" if isinstance(exc, ValueError | TypeError) else "not a ValueError"
+            if not ARGUMENT.search(str(exc)):
+                checks = "the error names no argument"
         sec, cpu = time.perf_counter() - t0, time.process_time() - c0
     msgs = []
     for w in caught:
         text = f"{w.category.__name__}: {str(w.message)[:160]}"
         if text not in msgs:
             msgs.append(text)
-    return sec, outcome, msgs, cpu
+    return sec, outcome, msgs, cpu, checks
 
 
 def main() -> None:
@@ -199,7 +287,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="n = 1000, one fit per case")
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--part", choices=["hostile", "multinomial", "largest", "all"], default="all")
+    ap.add_argument("--part", choices=["hostile", "multinomial", "largest", "random", "all"],
+                    default="all")
+    ap.add_argument("--random-cases", type=int, default=40)
     args = ap.parse_args()
     n, repeats = (1000, 1) if args.quick else (args.n, args.repeats)
     todo = []
@@ -210,29 +300,39 @@ def main() -> None:
         todo += [(case, n_large, 1) for case in multinomial_cases(n_large)]
     if args.part in ("largest", "all"):
         todo += [(case, n_large, 1) for case in largest_cases(n_large)]
+    if args.part in ("random", "all"):
+        sizes, count = ((1000, 2000), 10) if args.quick else ((5000, 10_000), args.random_cases)
+        todo += [(case, case[2].shape[0], 1) for case in random_cases(count, sizes)]
     rows = []
-    for (name, est, X, y), n, repeats in todo:
-        results = [one_fit(est, X, y) for _ in range(repeats)]
+    for case, n, repeats in todo:
+        name, est, X, y = case[:4]
+        results = [one_fit(est, X, y, **(case[4] if len(case) > 4 else {}))
+                   for _ in range(repeats)]
         sec = statistics.median(r[0] for r in results)
-        _, outcome, msgs, _ = results[-1]
+        _, outcome, msgs, _, checks = results[-1]
         worst = max(r[0] for r in results)
         rows.append([name, n, sec, worst, statistics.median(r[3] for r in results),
-                     "yes" if worst <= TARGET_S else "NO", outcome, " | ".join(msgs) or "none"])
+                     "yes" if worst <= TARGET_S else "NO", outcome, checks,
+                     " | ".join(msgs) or "none"])
         print(rows[-1], flush=True)
     worst = max(rows, key=lambda r: r[3])
+    failed = [r[0] for r in rows if r[7] != "ok"]
     names = {"all": "fit_times", "hostile": "fit_times_hostile",
-             "multinomial": "fit_times_multinomial", "largest": "fit_times_largest"}
+             "multinomial": "fit_times_multinomial", "largest": "fit_times_largest",
+             "random": "fit_times_random"}
     write_table(
         names[args.part],
         ["case", "n", "median_s", "max_s", "median_cpu_s", f"max <= {TARGET_S:g} s", "outcome",
-         "warnings"],
+         "checks", "warnings"],
         rows, title="Estimator fit times on hostile inputs",
         notes=[
-            "median and max of the fits of each case (3 per hostile case, 1 per multinomial "
-            "or largest-setting case unless --quick); estimator defaults "
+            "median and max of the fits of each case (3 per hostile case, 1 per multinomial, "
+            "largest-setting or random case unless --quick); estimator defaults "
             f"(max_iter={MAX_ITER}, tol=1e-10, n_init=1, random_state=0)",
             f"largest fit time: {worst[3]:.3g} s wall ({worst[0]}); CPU time (process_time) "
             "is less sensitive to the other jobs on a shared machine",
+            "checks: finite parameters, every diagnostic warned, a fit that did not converge "
+            "says so, an error names its argument; failed: " + (", ".join(failed) or "none"),
         ],
         quick=args.quick,
     )
