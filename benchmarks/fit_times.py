@@ -221,7 +221,7 @@ def random_cases(n_cases: int, sizes: tuple[int, ...], seed: int = 5000):
         sd = np.std(X, axis=0)
         signal = (X / np.where(sd > 0, sd, 1.0)) @ rng.standard_normal(d) / np.sqrt(d)
         kw = {}
-        est = MixtureOfLogisticExperts(n_experts=K, random_state=0)
+        estimator = MixtureOfLinearExperts if family == "linear" else MixtureOfLogisticExperts
         if family == "linear":
             y = np.sin(3 * signal) + 0.1 * rng.standard_normal(n)
             if rng.random() < 0.3:
@@ -231,7 +231,6 @@ def random_cases(n_cases: int, sizes: tuple[int, ...], seed: int = 5000):
             if rng.random() < 0.2:
                 y = np.round(y)
             y *= 10.0 ** rng.integers(-100, 100)
-            est = MixtureOfLinearExperts(n_experts=K, random_state=0)
         elif family == "binary":
             y = (rng.random(n) < 1 / (1 + np.exp(-3 * signal))).astype(int)
         elif family == "binomial":
@@ -241,7 +240,8 @@ def random_cases(n_cases: int, sizes: tuple[int, ...], seed: int = 5000):
             C = int(rng.integers(3, 11))
             edges = np.quantile(signal, np.linspace(0.1, 0.9, C - 1))
             y = np.digitize(signal + 0.3 * rng.standard_normal(n), edges)
-        out.append((f"random_{s}_{family}_d{d}_K{K}_{tails}", est, X, y, kw))
+        out.append((f"random_{s}_{family}_d{d}_K{K}_{tails}",
+                    estimator(n_experts=K, random_state=0), X, y, kw))
     return out
 
 
@@ -270,9 +270,10 @@ def one_fit(est, X, y, **fit_kw):
             checks = _checks(est, caught)
         except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
             outcome = f"raised {type(exc).__name__}: {str(exc)[:150]}"
-            checks = "ok" if isinstance(exc, ValueError | TypeError) else "not a ValueError"
+            problems = [] if isinstance(exc, ValueError | TypeError) else ["not a ValueError"]
             if not ARGUMENT.search(str(exc)):
-                checks = "the error names no argument"
+                problems.append("the error names no argument")
+            checks = "; ".join(problems) or "ok"
         sec, cpu = time.perf_counter() - t0, time.process_time() - c0
     msgs = []
     for w in caught:
