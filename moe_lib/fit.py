@@ -6,10 +6,8 @@ the diagnostics of :mod:`moe_lib.diagnostics` as warnings (``ConvergenceWarning`
 loop is written once, here; the estimators of :mod:`moe_lib.estimators` and the book call it.
 
 Every run ends in bounded time: ``max_iter`` steps at most, each inner solve bounded (and stopped
-when it stalls), and an exact EM run stops early when an inner solve has failed on
-:data:`FAILED_SOLVES_TO_STOP` consecutive iterations (coefficients running off to infinity: the
-M-step has no maximiser), or as soon as a solve's log-odds exceed :data:`RUNOFF_LOGODDS` (the
-same run-off, caught before the solves start failing), with a message that says so.
+when it stalls), and an exact EM run stops early, with a message that says so, when coefficients
+run off to infinity (the likelihood has no finite maximiser): the rules of :mod:`moe_lib.runoff`.
 """
 
 from __future__ import annotations
@@ -19,13 +17,22 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib._problem import OUTLYING_IQRS, RUNOFF_SCORE, design_of
+from moe_lib._problem import design_of
 from moe_lib._validation import check_choice, check_int, check_real, check_rng
-from moe_lib.diagnostics import expert_name, identical_experts_message
+from moe_lib.diagnostics import identical_experts_message
 from moe_lib.experts import ExpertFamily
 from moe_lib.model import check_model_inputs, e_step
 from moe_lib.params import MoEData, MoEParams, penalty
 from moe_lib.result import FitResult, Trace
+from moe_lib.runoff import (  # noqa: F401  (the book and the tests read the rules' constants here)
+    DRIFT_LOGODDS,
+    DRIFT_MIN_GROWTH,
+    DRIFT_WINDOW,
+    FAILED_SOLVES_TO_STOP,
+    RUNOFF_LOGODDS,
+    RUNOFF_OUTLYING_IQRS,
+    RunoffWatch,
+)
 from moe_lib.scaling import standardize
 from moe_lib.steps import _check_step, _default_step_gain, _gd_step, _gradient_em_step, _m_step
 
@@ -36,25 +43,6 @@ ALGORITHMS = ("em", "gradient_em", "gd")
 #: fits that reach it are mostly ones that would not converge in many more (an overspecified
 #: mixture, whose EM converges sublinearly; experts collapsing onto tied values of ``y``).
 MAX_ITER = 500
-
-#: An exact EM run stops when the same block's inner solve failed on this many consecutive
-#: iterations: its M-step has no usable maximiser (it diverges), and more iterations only chase
-#: coefficients to infinity.
-FAILED_SOLVES_TO_STOP = 3
-
-#: An exact EM run stops when an inner regression's log-odds (its largest score against the
-#: reference) exceed this: its probabilities are then within e^-500 of 0 or 1, a hard switch,
-#: and its coefficients grow without bound from one iteration to the next (the likelihood rises
-#: towards a supremum no finite parameter attains). Well-posed fits stay far below it; a gate
-#: running off crosses it within tens of iterations, while each M-step needs ever more Newton
-#: iterations (a ten-expert gate on 10,000 rows: minutes before this rule, seconds with it).
-#: The inner solve itself stops there (:data:`moe_lib._problem.RUNOFF_SCORE`).
-RUNOFF_LOGODDS = RUNOFF_SCORE
-#: The rule judges the rows within this many interquartile ranges of every column's median
-#: (``moe_lib._problem.outlying_rows``): at a finite maximiser a row further out (a gross
-#: outlier, the far tail of a heavy-tailed feature) can have log-odds of any size.
-RUNOFF_OUTLYING_IQRS = OUTLYING_IQRS
-
 
 def has_converged(history: list[float], tol: float, n_samples: int = 1) -> bool:
     """The stopping rule, on the objective values recorded so far.
@@ -205,7 +193,7 @@ def run(
         resp, _ = e_step(family, work, params)
         symmetric_start = bool(identical_experts_message(init_params))
     trace = Trace(family, scaling if exact else None, record_path, init_params)
-    failures: dict[str, int] = {}
+    watch = RunoffWatch(alpha)
     # The inner solves' factorised Hessians, carried from one EM iteration to the next.
     solver_state: dict = {}
     for name, raw, std_x, col in (("experts", data.X, std.X, scaling.expert),
@@ -241,25 +229,9 @@ def run(
         params, resp = new, new_resp
         trace.record(params, resp, ll, obj, info, _passes(family, data, new, info))
         if info is not None and exact:
-            stalled = _count_failures(failures, info)
-            if stalled:
-                messages.append(
-                    f"EM stopped at iteration {t + 1}: {stalled}'s M-step failed to reach its "
-                    f"tolerance on {FAILED_SOLVES_TO_STOP} consecutive iterations (its "
-                    "coefficients run off: the likelihood keeps rising towards a supremum that "
-                    "no finite parameter attains)" + ("; use alpha > 0" if alpha == 0 else "")
-                )
-                break
-            runaway = _runaway(info)
-            if runaway:
-                block, size = runaway
-                messages.append(
-                    f"EM stopped at iteration {t + 1}: {block}'s log-odds reach {size:.3g} "
-                    f"(> {RUNOFF_LOGODDS:g}): its coefficients run off (its data look "
-                    "separable: the likelihood keeps rising towards a supremum that no finite "
-                    "parameter attains)"
-                    + ("; use alpha > 0" if alpha == 0 else "; increase alpha")
-                )
+            runoff = watch.update(info, t + 1)
+            if runoff:
+                messages.append(runoff)
                 break
         if tol is not None and has_converged(trace.objs, tol, data.n_units):
             gain = 0.0 if exact else _default_step_gain(family, data, params, alpha, resp)
@@ -293,28 +265,6 @@ def _passes(family, data, params, info) -> float:
         return 2.0 * scores
     solves = sum(s.passes for s in info)
     return scores + solves + family.closed_form_passes(params.n_experts, data.X.shape[1])
-
-
-def _solves_by_block(info) -> dict:
-    """An M-step's inner solves, named as the messages name them (the gate, expert k+1)."""
-    return {"the gate": info.gate} | {expert_name(k): s for k, s in enumerate(info.experts)}
-
-
-def _runaway(info) -> tuple[str, float] | None:
-    """The first block whose inner solve ended with log-odds above :data:`RUNOFF_LOGODDS`."""
-    for block, solve in _solves_by_block(info).items():
-        if solve is not None and solve.score_size > RUNOFF_LOGODDS:
-            return block, solve.score_size
-    return None
-
-
-def _count_failures(failures: dict[str, int], info) -> str | None:
-    """Update the consecutive-failure counts per block; the block that reached the limit."""
-    for block, solve in _solves_by_block(info).items():
-        failures[block] = failures.get(block, 0) + 1 if solve and solve.hit_bound else 0
-        if failures[block] >= FAILED_SOLVES_TO_STOP:
-            return block
-    return None
 
 
 def fit_moe(

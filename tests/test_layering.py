@@ -37,6 +37,7 @@ RANK = {
     "steps": 7,
     "diagnostics": 7.5,
     "result": 7.7,
+    "runoff": 7.8,
     "fit": 8,
     "scaling": 3.5,
     "estimators": 9,
