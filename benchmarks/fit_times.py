@@ -41,6 +41,13 @@ one fit each; ``--quick``: n = 2000):
 - ``multinomial_indicators_K10`` and ``multinomial_t2_K10``: multinomial experts (C = 10), labels
   from one softmax regression on 3 %-dense indicator features, or on t(2)-distributed features.
 
+Grid (``--part grid``; 72 fits, n = 10 000, ``--quick``: 2000): multinomial experts at default
+settings for every label kind below, d in {5, 10, 20} features, C in {5, 10} classes, K in {7, 10}
+experts: labels independent of the features (``noise``), from one softmax regression with
+coefficients of scale 0.1 or 2 (``weak``, ``strong``), from deciles of a smooth non-linear signal
+(``deciles``), one class of 90 % (``imbalanced``), from a 3-expert multinomial mixture
+(``mixture3``). The overspecified fits to ``noise`` and ``weak`` labels were the slowest found.
+
 Random cases (``--part random``; ``--random-cases 40`` problems from seed 5000, one fit each;
 ``--quick``: n in {1000, 2000}, 10 problems): a family (linear, binary, binomial counts out of
 1..49 trials, multinomial with C in 3..10), n in {5000, 10000}, d in 1..20, K in 2..10; features
@@ -56,7 +63,7 @@ that did not converge saying so, and an error that names its argument.
 Usage::
 
     python benchmarks/fit_times.py [--quick] [--repeats 3]
-        [--part hostile|multinomial|largest|random|all] [--random-cases 40]
+        [--part hostile|multinomial|largest|grid|random|all] [--random-cases 40]
 """
 
 from __future__ import annotations
@@ -192,6 +199,45 @@ def largest_cases(n: int):
     ]
 
 
+GRID_KINDS = ("noise", "weak", "strong", "deciles", "imbalanced", "mixture3")
+
+
+def grid_labels(kind: str, rng: np.random.Generator, X: np.ndarray, C: int) -> np.ndarray:
+    """Class labels 0..C-1 of one of :data:`GRID_KINDS` for the rows of ``X``."""
+    n, d = X.shape
+    if kind == "noise":
+        return rng.integers(0, C, size=n)
+    if kind in ("weak", "strong"):
+        scale = 0.1 if kind == "weak" else 2.0
+        return np.argmax(X @ (scale * rng.standard_normal((C, d))).T + rng.gumbel(size=(n, C)),
+                         axis=1)
+    if kind == "deciles":
+        signal = np.sin(2 * X[:, 0]) + X[:, 1 % d] ** 2 / 2
+        edges = np.quantile(signal, np.linspace(0, 1, C + 1)[1:-1])
+        return np.digitize(signal + 0.3 * rng.standard_normal(n), edges)
+    if kind == "imbalanced":
+        return rng.choice(C, size=n, p=np.r_[0.9, np.full(C - 1, 0.1 / (C - 1))])
+    gate = rng.standard_normal((3, d))
+    z = np.argmax(X @ gate.T + rng.gumbel(size=(n, 3)), axis=1)
+    coef = 0.5 * rng.standard_normal((3, C, d))
+    return np.argmax(np.einsum("ip,icp->ic", X, coef[z]) + rng.gumbel(size=(n, C)), axis=1)
+
+
+def grid_cases(n: int):
+    """(name, estimator, X, y): multinomial experts over the grid of the module docstring."""
+    out = []
+    for kind in GRID_KINDS:
+        for d in (5, 10, 20):
+            for C in (5, 10):
+                for K in (7, 10):
+                    rng = np.random.default_rng(d * 100 + C * 10 + K)
+                    X = rng.standard_normal((n, d))
+                    out.append((f"grid_{kind}_d{d}_C{C}_K{K}",
+                                MixtureOfLogisticExperts(K, random_state=0), X,
+                                grid_labels(kind, rng, X, C)))
+    return out
+
+
 def _features(rng, tails: str, n: int, d: int) -> np.ndarray:
     if tails == "normal":
         return rng.standard_normal((n, d))
@@ -288,8 +334,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="n = 1000, one fit per case")
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--part", choices=["hostile", "multinomial", "largest", "random", "all"],
-                    default="all")
+    ap.add_argument("--part", default="all",
+                    choices=["hostile", "multinomial", "largest", "grid", "random", "all"])
     ap.add_argument("--random-cases", type=int, default=40)
     args = ap.parse_args()
     n, repeats = (1000, 1) if args.quick else (args.n, args.repeats)
@@ -301,6 +347,8 @@ def main() -> None:
         todo += [(case, n_large, 1) for case in multinomial_cases(n_large)]
     if args.part in ("largest", "all"):
         todo += [(case, n_large, 1) for case in largest_cases(n_large)]
+    if args.part in ("grid", "all"):
+        todo += [(case, n_large, 1) for case in grid_cases(n_large)]
     if args.part in ("random", "all"):
         sizes, count = ((1000, 2000), 10) if args.quick else ((5000, 10_000), args.random_cases)
         todo += [(case, case[2].shape[0], 1) for case in random_cases(count, sizes)]
@@ -320,7 +368,7 @@ def main() -> None:
     failed = [r[0] for r in rows if r[7] != "ok"]
     names = {"all": "fit_times", "hostile": "fit_times_hostile",
              "multinomial": "fit_times_multinomial", "largest": "fit_times_largest",
-             "random": "fit_times_random"}
+             "grid": "fit_times_grid", "random": "fit_times_random"}
     write_table(
         names[args.part],
         ["case", "n", "median_s", "max_s", "median_cpu_s", f"max <= {TARGET_S:g} s", "outcome",
