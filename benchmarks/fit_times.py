@@ -39,7 +39,10 @@ one fit each; ``--quick``: n = 2000):
 - ``multinomial_noise_d5_K10``: multinomial experts (C = 10) on five features, labels independent
   of the features: a run-off after some 200 iterations;
 - ``multinomial_indicators_K10`` and ``multinomial_t2_K10``: multinomial experts (C = 10), labels
-  from one softmax regression on 3 %-dense indicator features, or on t(2)-distributed features.
+  from one softmax regression on 3 %-dense indicator features, or on t(2)-distributed features;
+- ``multinomial_cauchy_d2_K10`` and ``multinomial_cauchy_d20_K10``: multinomial experts (C = 10)
+  on two or twenty Cauchy features, labels from deciles of a linear signal plus noise (found in
+  stop 26: the slowest fits known, every solve slowed by the far rows).
 
 Grid (``--part grid``; 72 fits, n = 10 000, ``--quick``: 2000): multinomial experts at default
 settings for every label kind below, d in {5, 10, 20} features, C in {5, 10} classes, K in {7, 10}
@@ -69,6 +72,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import statistics
 import sys
@@ -196,7 +200,16 @@ def largest_cases(n: int):
         ("multinomial_t2_K10", MixtureOfLogisticExperts(10, random_state=0), heavy,
          np.argmax(0.3 * heavy @ rng.standard_normal((20, 10)) + rng.gumbel(size=(n, 10)),
                    axis=1)),
+        *(_cauchy_deciles_case(n, d) for d in (2, 20)),
     ]
+
+
+def _cauchy_deciles_case(n: int, d: int):
+    rng = np.random.default_rng(d * 10 + 10)  # (ten classes from deciles of a signal)
+    X = rng.standard_cauchy((n, d)) * 10.0 ** rng.uniform(-8, 8, size=d)
+    signal = (X / np.std(X, axis=0)) @ rng.standard_normal(d) / np.sqrt(d)
+    y = np.digitize(signal + 0.3 * rng.standard_normal(n), np.quantile(signal, np.r_[1:10] / 10))
+    return (f"multinomial_cauchy_d{d}_K10", MixtureOfLogisticExperts(10, random_state=0), X, y)
 
 
 GRID_KINDS = ("noise", "weak", "strong", "deciles", "imbalanced", "mixture3")
@@ -226,15 +239,11 @@ def grid_labels(kind: str, rng: np.random.Generator, X: np.ndarray, C: int) -> n
 def grid_cases(n: int):
     """(name, estimator, X, y): multinomial experts over the grid of the module docstring."""
     out = []
-    for kind in GRID_KINDS:
-        for d in (5, 10, 20):
-            for C in (5, 10):
-                for K in (7, 10):
-                    rng = np.random.default_rng(d * 100 + C * 10 + K)
-                    X = rng.standard_normal((n, d))
-                    out.append((f"grid_{kind}_d{d}_C{C}_K{K}",
-                                MixtureOfLogisticExperts(K, random_state=0), X,
-                                grid_labels(kind, rng, X, C)))
+    for kind, d, C, K in itertools.product(GRID_KINDS, (5, 10, 20), (5, 10), (7, 10)):
+        rng = np.random.default_rng(d * 100 + C * 10 + K)
+        X = rng.standard_normal((n, d))
+        out.append((f"grid_{kind}_d{d}_C{C}_K{K}", MixtureOfLogisticExperts(K, random_state=0), X,
+                    grid_labels(kind, rng, X, C)))
     return out
 
 
