@@ -71,11 +71,14 @@ def test_the_watch_names_the_drifting_block_and_restarts_when_experts_vanish():
     assert msg.startswith(f"EM stopped at iteration {SPAN}: expert 2 (index 1)'s log-odds grew")
     assert msg.endswith("use alpha > 0 or fewer experts")
     # An expert vanished: the solves are renumbered, so the histories start again.
-    watch = RunoffWatch(alpha=0.5)
+    watch = RunoffWatch(alpha=0.0)
     for t in range(SPAN - 1):
         watch.update(_info(3.0, grow[t]), t + 1)
     assert watch.update(_info(grow[-1]), SPAN) is None
     assert watch.sizes == {"expert 1 (index 0)": [grow[-1]]}
+    # A penalised fit: every penalised coefficient has a finite maximiser; rule 3 stays out.
+    watch = RunoffWatch(alpha=0.5)
+    assert all(watch.update(_info(3.0, s), t + 1) is None for t, s in enumerate(grow))
 
 
 def test_an_overspecified_multinomial_fit_to_noise_stops_when_its_drift_shows():
