@@ -25,9 +25,6 @@ from moe_lib.model import check_model_inputs, e_step
 from moe_lib.params import MoEData, MoEParams, penalty
 from moe_lib.result import FitResult, Trace
 from moe_lib.runoff import (  # noqa: F401  (the book and the tests read the rules' constants here)
-    DRIFT_LOGODDS,
-    DRIFT_MIN_GROWTH,
-    DRIFT_WINDOW,
     FAILED_SOLVES_TO_STOP,
     RUNOFF_LOGODDS,
     RUNOFF_OUTLYING_IQRS,
