@@ -160,16 +160,8 @@ def multinomial_cases(n: int):
             signal = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 / 2 + 0.3 * X[:, 2]
             edges = np.quantile(signal, np.linspace(0.1, 0.9, 9))
             y = np.digitize(signal + 0.3 * rng.standard_normal(n), edges)
-        elif kind == "true3":
-            gate = rng.standard_normal((3, d))
-            z = np.argmax(X @ gate.T + rng.gumbel(size=(n, 3)), axis=1)
-            coef = 0.5 * rng.standard_normal((3, C, d))
-            y = np.argmax(np.einsum("ip,icp->ic", X, coef[z]) + rng.gumbel(size=(n, C)), axis=1)
-        elif kind == "noise":
-            y = rng.integers(0, C, size=n)
-        else:
-            y = np.argmax(X @ (0.1 * rng.standard_normal((C, d))).T + rng.gumbel(size=(n, C)),
-                          axis=1)
+        else:  # (the grid's labels of the same kinds, drawn the same way)
+            y = grid_labels("mixture3" if kind == "true3" else kind, rng, X, C)
         for K in (10, 5):
             out.append((f"multinomial_{kind}_K{K}", MixtureOfLogisticExperts(K, random_state=0),
                         X, y))
