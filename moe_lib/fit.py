@@ -35,10 +35,9 @@ from moe_lib.steps import _check_step, _default_step_gain, _gd_step, _gradient_e
 
 ALGORITHMS = ("em", "gradient_em", "gd")
 
-#: Default bound on iterations, of :func:`run`, :func:`fit_moe` and the estimators: it bounds a
-#: fit to seconds at the largest sizes benchmarked (10,000 rows, 20 features, 10 experts); the
-#: fits that reach it are mostly ones that would not converge in many more (an overspecified
-#: mixture, whose EM converges sublinearly; experts collapsing onto tied values of ``y``).
+#: Default bound on iterations, of :func:`run`, :func:`fit_moe` and the estimators. The fits that
+#: reach it are mostly ones that would not converge in many more (an overspecified mixture, whose
+#: EM converges sublinearly; experts collapsing onto tied values of ``y``).
 MAX_ITER = 500
 
 def has_converged(history: list[float], tol: float, n_samples: int = 1) -> bool:

@@ -170,7 +170,7 @@ class MoEData:
 
     @property
     def n_units(self) -> float:
-        """The unit of the fit's tolerances: ``n_samples``, or for binomial counts the number of
+        """The unit of the fit's tolerances, ``n_samples``, or for binomial counts the number of
         Bernoulli draws, ``sum(n_trials)`` (a row's log-likelihood grows with its count)."""
         return float(self.n_samples if self.n_trials is None else np.sum(self.n_trials))
 

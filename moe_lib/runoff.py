@@ -24,18 +24,18 @@ from moe_lib.diagnostics import expert_name
 
 __all__ = ["FAILED_SOLVES_TO_STOP", "RUNOFF_LOGODDS", "RUNOFF_OUTLYING_IQRS", "RunoffWatch"]
 
-#: EM stops when the same block's inner solve failed on this many consecutive iterations: its
-#: M-step has no usable maximiser (it diverges), and more iterations only chase coefficients to
-#: infinity.
+#: EM stops when the same block's inner solve failed on this many consecutive iterations. Its
+#: M-step then has no usable maximiser (it diverges), and more iterations only chase coefficients
+#: to infinity.
 FAILED_SOLVES_TO_STOP = 3
 
-#: EM stops when an inner regression's log-odds exceed this: its probabilities are then within
+#: EM stops when an inner regression's log-odds exceed this. Its probabilities are then within
 #: e^-500 of 0 or 1, a hard switch, and its coefficients grow without bound from one iteration
 #: to the next. Well-posed fits stay far below it. The inner solve itself stops there
 #: (:data:`moe_lib._problem.RUNOFF_SCORE`).
 RUNOFF_LOGODDS = RUNOFF_SCORE
 #: Rule 2 judges the rows within this many interquartile ranges of every column's median
-#: (``moe_lib._problem.outlying_rows``): at a finite maximiser a row further out (a gross
+#: (``moe_lib._problem.outlying_rows``), since at a finite maximiser a row further out (a gross
 #: outlier, the far tail of a heavy-tailed feature) can have log-odds of any size.
 RUNOFF_OUTLYING_IQRS = OUTLYING_IQRS
 

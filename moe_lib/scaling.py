@@ -156,7 +156,7 @@ class DataScaling:
 
     @property
     def y_log_scale(self) -> float:
-        """``log(y_scale)``: the log-likelihood of ``y`` is that of ``y~`` minus this per sample."""
+        """``log(y_scale)``. The log-likelihood of ``y`` is that of ``y~`` minus this per sample."""
         return float(np.log(self.y_scale))
 
     def _shifts_y(self) -> bool:
