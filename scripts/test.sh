@@ -15,18 +15,9 @@ bash scripts/setup-env.sh
 
 PY="$ROOT/.venv/bin/python"
 
-# Reproducible numbers: one BLAS thread (fixed summation order), fixed hash seed.
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-export PYTHONHASHSEED=0
-# MPLBACKEND is left UNSET on purpose: the notebook kernels that nbval starts inherit this
-# environment, and ipykernel selects its inline backend (which puts figures into the cell
-# outputs) only when MPLBACKEND is unset. With MPLBACKEND=Agg every figure disappears from the
-# fresh outputs and nbval fails on each plotting cell. The Python tests get the non-GUI Agg
-# backend anyway on a machine without a display (matplotlib's fallback); tests/conftest.py can
-# force it with matplotlib.use("Agg").
-unset MPLBACKEND
-# Use the platform's standard directories (silences a jupyter_core deprecation warning).
-export JUPYTER_PLATFORM_DIRS=1
+# Reproducible numbers: one BLAS thread, a fixed hash seed, NumPy's and OpenBLAS's code paths
+# pinned across CPUs; MPLBACKEND unset (figures in the notebooks' outputs). Why: in the script.
+source scripts/reproducible-env.sh
 
 status=0
 
