@@ -89,8 +89,33 @@ def environment() -> str:
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     return (
         f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-        f"{platform.machine()}, {os.cpu_count()} logical CPUs, OPENBLAS_NUM_THREADS={threads}"
+        f"{platform.machine()}, {os.cpu_count()} logical CPUs ({_cpu_model()}; NumPy's SIMD "
+        f"loops: {_numpy_simd()}), OPENBLAS_NUM_THREADS={threads}"
     )
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux), else the platform's processor string."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _numpy_simd() -> str:
+    """The instruction sets NumPy dispatches its loops to here: timings of exp-bound code differ
+    several-fold between CPUs with and without AVX-512 (NumPy's float64 exp is vectorised only
+    with AVX-512)."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # (NumPy 1.x)
+        from numpy.core import _multiarray_umath as umath
+    found = [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
+    return " ".join(found) if found else "baseline only"
 
 
 def _fmt(v: object) -> str:
