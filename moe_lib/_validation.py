@@ -156,3 +156,29 @@ def check_array(
     if finite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must hold finite values; it contains NaN or infinity")
     return arr
+
+
+def check_not_subnormal(arr: np.ndarray, name: str) -> None:
+    """Raise a ``ValueError`` naming ``name`` when a column of ``arr`` (or a 1-D ``arr``) is not
+    all zero but no larger than the smallest normal float (~2.2e-308): subnormal values carry
+    too few digits, and their scale's reciprocal overflows.
+
+    Examples
+    --------
+    >>> check_not_subnormal(np.array([[1.0, 0.0], [2.0, 0.0]]), "X")  # a zero column is legal
+    >>> check_not_subnormal(np.array([[1e-310], [-2e-310]]), "X")
+    Traceback (most recent call last):
+    ...
+    ValueError: X column 0 holds only subnormal values (largest |value| 2e-310, below ...
+    """
+    tiny = np.finfo(float).tiny
+    largest = np.max(np.abs(arr), axis=0, initial=0.0)
+    bad = np.flatnonzero(np.atleast_1d((largest > 0) & (largest < tiny)))
+    if bad.size:
+        where = f"{name} column {int(bad[0])}" if arr.ndim == 2 else name
+        size = float(np.atleast_1d(largest)[bad[0]])
+        raise ValueError(
+            f"{where} holds only subnormal values (largest |value| {size:.3g}, below "
+            f"{tiny:.3g}, the smallest normal float): they carry too few digits to fit; "
+            "rescale it (multiply by a power of ten)"
+        )

@@ -31,7 +31,7 @@ from moe_lib.runoff import (  # noqa: F401  (the book and the tests read the rul
     RunoffWatch,
 )
 from moe_lib.scaling import standardize
-from moe_lib.steps import _check_step, _default_step_gain, _gd_step, _gradient_em_step, _m_step
+from moe_lib.steps import _check_step, _gd_step, _gradient_em_step, _m_step
 
 ALGORITHMS = ("em", "gradient_em", "gd")
 
@@ -230,12 +230,17 @@ def run(
                 messages.append(runoff)
                 break
         if tol is not None and has_converged(trace.objs, tol, data.n_units):
-            gain = 0.0 if exact else _default_step_gain(family, data, params, alpha, resp)
-            if gain > 10.0 * tol * data.n_units:  # (a tiny step_size, not a stationary point)
+            gain = 0.0 if exact else _em_step_gain(family, data, std, scaling, params, resp,
+                                                   alpha, obj)
+            if gain > 10.0 * tol * data.n_units:  # (steps too small, not a stationary point)
                 messages.append(
                     f"{algorithm} stopped raising the objective at iteration {t + 1} short of a "
-                    f"stationary point (a step of 1/L would still add {gain / data.n_units:.2e} "
-                    f"per sample): step_size={step_size} is too small; increase it")
+                    f"stationary point (an exact EM step from there would still add "
+                    f"{gain / data.n_units:.2e} per sample): the steps are too small with "
+                    f"step_size={step_size}"
+                    + (" (a large alpha makes the default step small for the unpenalised "
+                       "coefficients too)" if alpha > 0 else "")
+                    + "; increase step_size or use algorithm='em'")
             trace.converged = not messages
             break
     if not trace.objs:
@@ -251,6 +256,15 @@ def run(
     return trace.result(
         data, alpha, algorithm, step_size, messages, symmetric_start, outlying
     )
+
+
+def _em_step_gain(family, data, std, scaling, params, resp, alpha, obj) -> float:
+    """What one exact EM step from a gradient method's last iterate would add to its objective
+    ``obj``: zero at a stationary point (EM's fixed points are the stationary points), however
+    small the method's own steps were, so a tiny step is not mistaken for convergence."""
+    new = scaling.to_raw(_m_step(family, std, resp, scaling.to_std(params), alpha)[0])
+    _, ll = e_step(family, data, new)
+    return ll - penalty(family, data, new, alpha) - obj
 
 
 def _passes(family, data, params, info) -> float:

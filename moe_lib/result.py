@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from moe_lib.diagnostics import (
+    duplicate_experts_messages,
     expert_name,
     identical_experts_message,
     inner_solve_messages,
@@ -154,6 +155,7 @@ class Trace:
                outlying=None):
         family = self.family
         _, best_t, params, resp = self.best
+        stopped_early = bool(messages)  # (by a run-off, a divergence: said already)
         converged = self.converged and not self.decreases and not messages
         if self.decreases and self.scaling is not None:
             # Exact EM cannot decrease its objective: an M-step was inexact (the inner-solve
@@ -182,10 +184,14 @@ class Trace:
                 messages += inner_solve_messages(solve, expert_name(k), alpha)
             messages += vanished_messages(resp, info.vanished)
         messages += variance_floor_messages(family, data, params)
-        # Only a start on the symmetric fixed point is diagnosed: a fit from an asymmetric start
-        # that ends with identical experts has found a (degenerate) optimum, not a trap.
-        if symmetric_start:
-            messages += identical_experts_message(params)
+        # From the symmetric fixed point EM cannot move at all. Elsewhere two maximum-likelihood
+        # experts that ended alike are a stall near a saddle (overspecified fits split the noise
+        # instead); a penalty can merge experts at a true maximum, so alpha > 0 is not checked;
+        # nor is a fit that a run-off stopped (its experts chase the same infinite optimum).
+        stuck = identical_experts_message(params) if symmetric_start else []
+        if not stuck and alpha == 0 and not stopped_early:
+            stuck = duplicate_experts_messages(family, data, params)
+        messages += stuck
         if alpha == 0:
             messages += separation_messages(family, data, params, resp)
         if not messages:

@@ -316,16 +316,6 @@ def _gd_step(family, data, params, alpha, step_size, resp=None):
     return from_free(family, to_free(family, params) + delta, params)
 
 
-def _default_step_gain(family, data, params, alpha, resp) -> float:
-    """``|g|^2 / (2 L)``: what one gradient step of the default size ``1 / L`` would add to the
-    objective from ``params`` (``L`` the largest block curvature bound). A gradient method whose
-    objective stopped changing is at a stationary point only if this is small too (a tiny
-    ``step_size`` also stops the change)."""
-    g, curv = _objective_gradient(family, data, params, alpha, resp)
-    top = float(np.max(curv)) if curv.size else 0.0
-    return 0.5 * float(g @ g) / top if top > 0 else 0.0
-
-
 def _check_step(step_size: float | None) -> float | None:
     if step_size is None:
         return None

@@ -25,7 +25,7 @@ import pytest
 from conftest import time_limit
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from moe_lib import MixtureOfLinearExperts, MixtureOfLogisticExperts, MoEParams
+from moe_lib import MixtureOfLinearExperts, MixtureOfLogisticExperts, MoEParams, make_data
 from moe_lib.experts import VARIANCE_FLOOR_RATIO
 from moe_lib.experts.linear import robust_scale
 
@@ -190,6 +190,53 @@ def test_wrong_dimensions():
         est.gate_proba(X[:, :1])
     with pytest.raises(ValueError, match="gate_X must be None: this model's gate was fitted on X"):
         est.predict(X, gate_X=X)
+
+
+UNNAMED_BY_SKLEARN = [  # (scikit-learn's own messages for these name neither X nor y)
+    ("strings in X", lambda: lin().fit([["a", "b"], ["c", "d"]], [1.0, 2.0]),
+     ValueError, r"^X is not valid input: could not convert string"),
+    ("ragged X", lambda: lin().fit([[1.0, 2.0], [3.0]], [1.0, 2.0]),
+     ValueError, r"^X is not valid input: setting an array element"),
+    ("empty X", lambda: lin().fit(np.zeros((0, 2)), np.zeros(0)),
+     ValueError, r"^X is not valid input: Found array with 0 sample"),
+    ("X without columns", lambda: lin().fit(np.zeros((5, 0)), np.arange(5.0)),
+     ValueError, r"^X is not valid input: Found array with 0 feature"),
+    ("complex X", lambda: lin().fit(X + 1j, Y),
+     ValueError, r"(?s)^X is not valid input: Complex data not supported.{,200}$"),
+    ("complex y", lambda: lin().fit(X, Y + 1j),
+     ValueError, r"(?s)^y is not valid input: Complex data not supported.{,200}$"),
+    ("strings in X at predict time", lambda: quiet_fit(lin(), X, Y).predict([["a", "b"]]),
+     ValueError, r"^X is not valid input: could not convert string"),
+    ("continuous labels", lambda: logi().fit(X, np.linspace(0.0, 1.0, N)),
+     ValueError, r"^y must hold class labels .* Unknown label type: continuous"),
+    ("mixed labels", lambda: logi().fit(X, np.array([1, "a"] * (N // 2), dtype=object)),
+     ValueError, r"^y must hold class labels .* Unknown label type"),
+    ("a string for n_trials", lambda: logi().fit(X, YB, n_trials="3"),
+     TypeError, r"^n_trials must hold numbers"),
+]
+
+
+@pytest.mark.parametrize(("case", "fit", "error", "pattern"), UNNAMED_BY_SKLEARN,
+                         ids=[c[0] for c in UNNAMED_BY_SKLEARN])
+def test_errors_name_the_input_at_fault(case, fit, error, pattern):
+    with pytest.raises(error, match=pattern):
+        fit()
+
+
+def test_subnormal_columns_are_an_error():
+    """A column of ~1e-310 (below the smallest normal float) made the standardisation's
+    reciprocal scale overflow: infinite coefficients, reported as converged. Columns down to
+    1e-300 fit as the unscaled ones do (tests/test_reliability.py)."""
+    tiny = X * [1.0, 1e-310]
+    with pytest.raises(ValueError, match="X column 1 holds only subnormal values"):
+        lin().fit(tiny, Y)
+    with pytest.raises(ValueError, match="X column 1 holds only subnormal values"):
+        logi().fit(tiny, YB)
+    with pytest.raises(ValueError, match="gate_X column 0 holds only subnormal values"):
+        lin().fit(X, Y, gate_X=X[:, :1] * 1e-310)
+    with pytest.raises(ValueError, match="X column 1 holds only subnormal values"):
+        make_data(tiny, Y)
+    assert np.all(np.isfinite(quiet_fit(lin(), X * [1.0, 1e-300], Y).coef_))
 
 
 def test_not_fitted():

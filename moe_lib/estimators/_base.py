@@ -8,6 +8,7 @@ machinery (``InvalidParameterError`` names the parameter).
 
 from __future__ import annotations
 
+import re
 from numbers import Integral, Real
 
 import numpy as np
@@ -42,6 +43,45 @@ def check_2d(A, name: str) -> None:
             f"{name} must be a 2-D array of shape (n_samples, n_features), got a {ndim}-D "
             "array." + (f" {_RESHAPE_HINT}" if ndim == 1 else "")
         )
+
+
+#: A message that already names the input it is about.
+_NAMES_INPUT = re.compile(r"\b(X|y)\b")
+#: Characters of scikit-learn's message kept (some quote the whole array).
+_QUOTED_CHARS = 200
+
+
+def validate_inputs(estimator: BaseEstimator, X, y="no_validation", **kwargs):
+    """scikit-learn's ``validate_data``, whose errors name the input at fault.
+
+    Some of scikit-learn's messages do not say whether ``X`` or ``y`` was wrong (strings that do
+    not convert, ragged rows, complex or empty arrays); when the message names neither, ``X`` is
+    checked alone to tell, and the error is raised again with the name in front. ``y`` as in
+    ``validate_data`` (its default: ``X`` alone).
+
+    Examples
+    --------
+    >>> from moe_lib import MixtureOfLinearExperts
+    >>> try:
+    ...     validate_inputs(MixtureOfLinearExperts(), [["a", "b"]], [1.0], dtype=float)
+    ... except ValueError as err:
+    ...     print(str(err)[:28])
+    X is not valid input: could
+    """
+    try:
+        return validate_data(estimator, X, y, **kwargs)
+    except (ValueError, TypeError) as err:
+        if _NAMES_INPUT.search(str(err)):
+            raise
+        culprit = "y"
+        try:
+            check_array(X, dtype=float, input_name="X")
+        except (ValueError, TypeError):
+            culprit = "X"
+        text = str(err)
+        if len(text) > _QUOTED_CHARS:
+            text = text[:_QUOTED_CHARS] + " ..."
+        raise type(err)(f"{culprit} is not valid input: {text}") from err
 
 
 def check_lengths(X, y) -> None:
@@ -234,7 +274,7 @@ class BaseMixtureOfExperts(BaseEstimator):
     def _data(self, X, y, gate_X, n_trials=None) -> MoEData:
         check_is_fitted(self, "params_")
         check_2d(X, "X")
-        X = validate_data(self, X, reset=False, dtype=float)
+        X = validate_inputs(self, X, reset=False, dtype=float)
         G = self._gate_array(X, gate_X, fitting=False)
         y = self._encode_y(y, X.shape[0])
         y, n_trials = self.family_.check_y(y, self._trials(n_trials, X.shape[0]))
@@ -243,7 +283,7 @@ class BaseMixtureOfExperts(BaseEstimator):
     def _design(self, X, gate_X) -> tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self, "params_")
         check_2d(X, "X")
-        X = validate_data(self, X, reset=False, dtype=float)
+        X = validate_inputs(self, X, reset=False, dtype=float)
         G = self._gate_array(X, gate_X, fitting=False)
         data = make_data(X, np.zeros(X.shape[0]), G, fit_intercept=self.fit_intercept)
         return data.X, data.gate_X

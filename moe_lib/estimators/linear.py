@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.utils.validation import validate_data
 
-from moe_lib.estimators._base import BaseMixtureOfExperts, check_2d, check_lengths
+from moe_lib.estimators._base import (
+    BaseMixtureOfExperts,
+    check_2d,
+    check_lengths,
+    validate_inputs,
+)
 from moe_lib.experts import LinearExperts
 from moe_lib.gate import gate_log_proba
 
@@ -113,7 +117,7 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         check_2d(X, "X")
         check_lengths(X, y)
         _check_numeric_y(y)
-        X, y = validate_data(self, X, y, dtype=float, y_numeric=True)
+        X, y = validate_inputs(self, X, y, dtype=float, y_numeric=True)
         if np.ptp(y) == 0 and y.size > self.n_experts:
             raise ValueError(
                 f"y is constant (every value is {y[0]:g}): a mixture of linear experts would fit "

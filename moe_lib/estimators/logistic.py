@@ -5,9 +5,14 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from moe_lib.estimators._base import BaseMixtureOfExperts, check_2d, check_lengths
+from moe_lib.estimators._base import (
+    BaseMixtureOfExperts,
+    check_2d,
+    check_lengths,
+    validate_inputs,
+)
 from moe_lib.experts import LogisticExperts, MultinomialExperts
 from moe_lib.gate import gate_log_proba
 
@@ -62,8 +67,14 @@ class MixtureOfLogisticExperts(ClassifierMixin, BaseMixtureOfExperts):
         check_2d(X, "X")
         check_lengths(X, y)
         if n_trials is None:
-            X, y = validate_data(self, X, y, dtype=float)
-            check_classification_targets(y)
+            X, y = validate_inputs(self, X, y, dtype=float)
+            try:
+                check_classification_targets(y)
+            except ValueError as err:
+                raise ValueError(
+                    "y must hold class labels (integers or strings; counts with n_trials): "
+                    f"{err}"
+                ) from err
             self.classes_, y_enc = np.unique(y, return_inverse=True)
             C = self.classes_.size
             if C < 2:
@@ -73,7 +84,7 @@ class MixtureOfLogisticExperts(ClassifierMixin, BaseMixtureOfExperts):
             family = LogisticExperts() if C == 2 else MultinomialExperts(C)
             self.binomial_ = False
         else:
-            X, y = validate_data(self, X, y, dtype=float, y_numeric=True)
+            X, y = validate_inputs(self, X, y, dtype=float, y_numeric=True)
             self.classes_ = np.array([0, 1])
             family = LogisticExperts()
             y_enc = y

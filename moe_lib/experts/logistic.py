@@ -71,7 +71,12 @@ class LogisticExperts(ExpertFamily):
         if y.dtype.kind not in "biuf":
             raise TypeError(f"y must hold numeric counts for binomial experts, got {y.dtype}")
         y = y.astype(float)
-        m = np.asarray(n_trials, dtype=float)
+        m = np.asarray(n_trials)
+        if m.dtype.kind not in "biuf":
+            raise TypeError(
+                f"n_trials must hold numbers (binomial trial counts), got {m.dtype} values"
+            )
+        m = m.astype(float)
         if m.ndim == 0:
             m = np.full(y.shape, float(m))
         if m.shape != y.shape:

@@ -1,0 +1,98 @@
+"""Fits that stop short of a maximum are reported, never a silent success (issue 13).
+
+- EM from random responsibilities can stall near the saddle point where two experts coincide:
+  its steps shrink, the stopping rule is met, and the fit is the single regression in disguise.
+  The experts' log-densities of the observed labels are then alike row by row
+  (:func:`moe_lib.diagnostics.duplicate_experts_messages`), which the fit says.
+- A gradient method whose steps are too small (a tiny ``step_size``, or a huge ``alpha`` that
+  sets the default step for every block) stops changing its objective far from a stationary
+  point; one exact EM step from there would still raise the objective, which the fit says.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import time_limit
+from sklearn.exceptions import ConvergenceWarning
+
+from moe_lib import LinearExperts, MixtureOfLinearExperts, MoEParams, make_data
+from moe_lib.diagnostics import DUPLICATE_NATS, duplicate_experts_messages
+
+_time_limit = time_limit(60)
+
+
+def _step(seed: int = 24, n: int = 400):
+    """y jumps from -5 to 5 at x = 0: two flat experts and a steep gate fit it."""
+    X = np.linspace(-3, 3, n)[:, None]
+    y = np.where(X[:, 0] > 0, 5.0, -5.0) + 0.1 * np.random.default_rng(seed).normal(size=n)
+    return X, y
+
+
+def _least_squares_loglik(X, y):
+    design = np.column_stack([np.ones(len(y)), X])
+    resid = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    return -0.5 * len(y) * (np.log(2 * np.pi * np.mean(resid**2)) + 1)
+
+
+@pytest.mark.parametrize("random_state", [0, 2])
+def test_em_stalled_where_two_experts_coincide_is_reported(random_state):
+    X, y = _step()
+    with pytest.warns(ConvergenceWarning, match=r"expert 1 \(index 0\) and expert 2 \(index 1\) "
+                      r"fit the data alike .* n_init > 1"):
+        est = MixtureOfLinearExperts(random_state=random_state).fit(X, y)
+    # The stall: the fit is the least-squares line (both experts), to a tenth of a nat.
+    assert est.loglik_ == pytest.approx(_least_squares_loglik(X, y), abs=0.1)
+    # Restarts find the experts apart, over a thousand nats better, without that message.
+    best = MixtureOfLinearExperts(random_state=random_state, n_init=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # (the steep gate's run-off)
+        best.fit(X, y)
+    assert best.loglik_ > _least_squares_loglik(X, y) + 1000
+    assert not any("alike" in m for m in best.fit_messages_)
+
+
+def test_duplicate_experts_are_named_in_pairs():
+    X, y = _step(n=60)
+    data, family = make_data(X, y), LinearExperts()
+    coef = np.array([[0.0, 2.5], [0.0, -1.0], [0.0, 2.5 + 1e-4]])
+    params = MoEParams(np.zeros((3, 2)), coef, np.ones(3))
+    msgs = duplicate_experts_messages(family, data, params)
+    assert len(msgs) == 1 and msgs[0].startswith("expert 1 (index 0) and expert 3 (index 2)")
+    # Experts that differ by more than DUPLICATE_NATS per sample are not named.
+    apart = MoEParams(params.gate, np.array([[0.0, 2.5], [0.0, -1.0], [0.0, 3.5]]), np.ones(3))
+    logp = family.log_prob(data, apart)
+    assert np.sqrt(np.mean((logp[:, 0] - logp[:, 2]) ** 2)) > DUPLICATE_NATS
+    assert duplicate_experts_messages(family, data, apart) == []
+
+
+def test_a_fit_with_distinct_experts_has_no_such_message():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1000, 2))
+    y = np.where(rng.random(1000) < 0.5, X @ [1.0, -1.0] + 1, X @ [-1.0, 0.5] - 1)
+    y = y + 0.3 * rng.normal(size=1000)
+    for n_experts in (2, 4):  # (four: overspecified, the extra experts split the noise)
+        est = MixtureOfLinearExperts(n_experts, random_state=0, max_iter=50)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+        assert not any("alike" in m for m in est.fit_messages_), est.fit_messages_
+
+
+@pytest.mark.parametrize("algorithm", ["gd", "gradient_em"])
+def test_a_huge_alpha_does_not_pass_for_convergence_of_a_gradient_method(algorithm):
+    """alpha = 1e12 sets the curvature bound, so the default step barely moves the unpenalised
+    intercepts: the objective stops changing far from the maximum that exact EM reaches."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 2))
+    z = rng.random(500) < 1 / (1 + np.exp(-2 * X[:, 0]))
+    y = np.where(z, X @ [0.5, -1] + 2, X @ [-1, 0.3] - 2) + 0.3 * rng.normal(size=500)
+    em = MixtureOfLinearExperts(alpha=1e12, random_state=0).fit(X, y)
+    assert em.converged_
+    with pytest.warns(ConvergenceWarning, match=r"short of a stationary point \(an exact EM "
+                      r"step from there would still add .* alpha"):
+        est = MixtureOfLinearExperts(alpha=1e12, algorithm=algorithm, random_state=0).fit(X, y)
+    assert not est.converged_
+    assert est.objective_history_[-1] < em.objective_history_[-1] - 0.1
