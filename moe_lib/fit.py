@@ -40,11 +40,15 @@ ALGORITHMS = ("em", "gradient_em", "gd")
 #: EM converges sublinearly; experts collapsing onto tied values of ``y``).
 MAX_ITER = 500
 
-def has_converged(history: list[float], tol: float, n_samples: int = 1) -> bool:
+def has_converged(
+    history: list[float], tol: float, n_samples: int = 1, rounding: float = 0.0
+) -> bool:
     """The stopping rule, on the objective values recorded so far.
 
     Stop when the last change ``d_t`` is at most ``tol * n_samples`` (a change per sample, so
-    that the rule does not depend on the units of ``y``, which shift the log-likelihood) and, if
+    that the rule does not depend on the units of ``y``, which shift the log-likelihood), or at
+    most the objective's ``rounding`` when that is larger and ``tol > 0``
+    (:attr:`moe_lib.params.MoEData.objective_rounding`: binomial counts of ~1e9 trials), and, if
     the last two changes are positive and shrinking (linear convergence with ratio
     ``rho = d_t / d_{t-1}``), so is the Aitken estimate ``d_t rho / (1 - rho)`` of the increase
     still to come. A change below a thousandth of the tolerance always stops (the floating-point
@@ -60,7 +64,7 @@ def has_converged(history: list[float], tol: float, n_samples: int = 1) -> bool:
     if len(history) < 2:
         return False
     d1 = history[-1] - history[-2]
-    scale = tol * n_samples
+    scale = max(tol * n_samples, rounding) if tol > 0 else 0.0
     if abs(d1) <= 1e-3 * scale:
         return True
     if abs(d1) > scale or len(history) < 3:
@@ -229,14 +233,16 @@ def run(
             if runoff:
                 messages.append(runoff)
                 break
-        if tol is not None and has_converged(trace.objs, tol, data.n_units):
+        if tol is not None and has_converged(trace.objs, tol, data.n_samples,
+                                             data.objective_rounding):
             gain = 0.0 if exact else _em_step_gain(family, data, std, scaling, params, resp,
                                                    alpha, obj)
-            if gain > 10.0 * tol * data.n_units:  # (steps too small, not a stationary point)
+            # (Steps too small, not a stationary point.)
+            if gain > 10.0 * max(tol * data.n_samples, data.objective_rounding):
                 messages.append(
                     f"{algorithm} stopped raising the objective at iteration {t + 1} short of a "
                     f"stationary point (an exact EM step from there would still add "
-                    f"{gain / data.n_units:.2e} per sample): the steps are too small with "
+                    f"{gain / data.n_samples:.2e} per sample): the steps are too small with "
                     f"step_size={step_size}"
                     + (" (a large alpha makes the default step small for the unpenalised "
                        "coefficients too)" if alpha > 0 else "")

@@ -9,10 +9,9 @@
   one pass over the design per evaluation. The logistic experts' M-step is one; the symmetric
   models' soft-label regressions are one with ``K = 1``.
 
-Each objective is scaled per unit weight (and per trial for binomial counts), so the solvers'
-gradient tolerance does not grow with the sample size, nor with the counts. Every evaluation
-runs over the design in row blocks whose temporaries stay in cache
-(:func:`moe_lib._linalg.row_blocks`).
+Each objective is scaled per unit weight (binomial counts: per unit of their information), so
+the solvers' gradient tolerance grows neither with the sample size nor with the counts. Each
+evaluation runs over the design in cache-sized row blocks (:func:`moe_lib._linalg.row_blocks`).
 """
 
 from __future__ import annotations
@@ -231,9 +230,9 @@ def fit_weighted_softmax(
 class LogisticRegressions(Problem):
     """``sum_k [sum_i W_ik (y_i eta_ik - m_i sp(eta_ik)) - alpha/2 ||mask b_k||^2] / M_k``.
 
-    ``eta_ik = x_i^T b_k``, ``M_k = sum_i W_ik m_i`` (the gradient's tolerance is per unit of
-    weight and trial); ``y`` may be soft (in ``[0, m]``). The unknowns are the ``K``
-    coefficient vectors, flattened.
+    ``eta_ik = x_i^T b_k``, ``M_k = sum_i W_ik m_i``, for counts times ``4 r_k (1 - r_k)`` at
+    the pooled rate ``r_k`` (per unit of weight and information); ``y`` may be soft (in
+    ``[0, m]``). The unknowns are the ``K`` coefficient vectors, flattened.
 
     Parameters
     ----------
@@ -265,10 +264,15 @@ class LogisticRegressions(Problem):
         self.K, self.p = weights.shape[1], X.shape[1]
         self.WY = weights * (y[:, None] if y.ndim == 1 else y)
         self.WM = weights * trials[:, None]
-        # Per unit of weight *and trial*: a binomial row's gradient (y - m p) x grows with its
-        # count m, so a tolerance per unit weight alone would not be met at m = 1e9 (its rounding
-        # is ~1e-16 m). Bernoulli labels (m = 1): the weights' sums, exactly.
-        self.scale = 1.0 / column_sum(self.WM)
+        # Per unit of weight and trial (Bernoulli labels: the weights' sums): a row's gradient
+        # (y - m p) x grows with its count m. Counts are per unit of information at the pooled
+        # rate r, 4 r (1 - r) per trial (1 if balanced; at least one event): at r = 1e-9 a
+        # gradient of 1e-10 per trial is met 0.1 away from the maximiser.
+        total = column_sum(self.WM)
+        if np.any(trials != 1.0):
+            rate = column_sum(self.WY) / total
+            total = total * np.maximum(np.minimum(4.0 * rate * (1.0 - rate), 1.0), 1.0 / total)
+        self.scale = 1.0 / total
         self.blocks = row_blocks(X.shape[0], max(self.K, self.p))
         self._leave_out(_design_of(design, X).outlying, self.blocks)
         # At the last point evaluated: the scores, their expit and exp(-|score|), shape (n, K).
@@ -366,16 +370,13 @@ def fit_weighted_logistic(
     """
     mask = np.ones(X.shape[1]) if penalty_mask is None else penalty_mask
     problem = LogisticRegressions(X, y, trials, weights, alpha, mask, design)
-    b, info = maximize(
-        problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol, max_iter=max_iter,
-        polish=polish, curvature=curvature,
-    )
+    b, info = maximize(problem, np.asarray(coef_init, dtype=float).ravel(), tol=tol,
+                       max_iter=max_iter, polish=polish, curvature=curvature)
     return b.reshape(coef_init.shape), info
 
 
 def _design_of(design, X: np.ndarray) -> Design:
-    """``design`` if it is a :class:`~moe_lib._problem.Design` of an array shaped like ``X``;
-    ``X``'s own when ``design`` is None."""
+    """``design`` (a :class:`~moe_lib._problem.Design` of ``X``'s shape), or ``X``'s own."""
     if design is None:
         return Design(X)
     if not isinstance(design, Design):

@@ -166,9 +166,10 @@ def test_deferred_values_match_the_objectives_written_out():
     mask = np.r_[0.0, np.ones(p - 1)]
     b = rng.standard_normal(K * p)
     problem = _regression.LogisticRegressions(X, y, m, W, 0.7, mask)
+    rates = (W.T @ y) / (W.T @ m)  # (counts: per unit of information at the pooled rate)
     want = sum(
         (W[:, k] @ (y * (X @ bk) - m * np.logaddexp(0.0, X @ bk)) - 0.35 * np.sum(mask * bk**2))
-        / (W[:, k] @ m)  # (per unit of weight and trial)
+        / (W[:, k] @ m) / (4 * rates[k] * (1 - rates[k]))
         for k, bk in enumerate(b.reshape(K, p))
     )
     problem.gradient(b)  # evaluates; the value is computed from what this evaluation kept

@@ -7,6 +7,9 @@
 - A gradient method whose steps are too small (a tiny ``step_size``, or a huge ``alpha`` that
   sets the default step for every block) stops changing its objective far from a stationary
   point; one exact EM step from there would still raise the objective, which the fit says.
+- Binomial counts of a rare outcome out of 1e9 trials: a gradient tolerance per trial was met
+  0.1 away from the M-step's maximiser, and a stopping rule per trial (50 nats here) ended EM
+  after two iterations, 2 nats below the one-expert fit, with a false "separable" warning.
 """
 
 from __future__ import annotations
@@ -16,10 +19,18 @@ import warnings
 import numpy as np
 import pytest
 from conftest import time_limit
+from scipy.special import gammaln
 from sklearn.exceptions import ConvergenceWarning
 
-from moe_lib import LinearExperts, MixtureOfLinearExperts, MoEParams, make_data
+from moe_lib import (
+    LinearExperts,
+    MixtureOfLinearExperts,
+    MixtureOfLogisticExperts,
+    MoEParams,
+    make_data,
+)
 from moe_lib.diagnostics import DUPLICATE_NATS, duplicate_experts_messages
+from moe_lib.regression import fit_weighted_logistic
 
 _time_limit = time_limit(60)
 
@@ -96,3 +107,45 @@ def test_a_huge_alpha_does_not_pass_for_convergence_of_a_gradient_method(algorit
         est = MixtureOfLinearExperts(alpha=1e12, algorithm=algorithm, random_state=0).fit(X, y)
     assert not est.converged_
     assert est.objective_history_[-1] < em.objective_history_[-1] - 0.1
+
+
+def _rare_counts(n: int = 1000, seed: int = 62):
+    """Events at a rate of ~1e-9 (0 to 8 out of 1e9 trials per row), log-linear in x_0."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    return X, rng.poisson(np.exp(0.5 * X[:, 0])).astype(float), np.full(n, 1e9)
+
+
+def _newton_binomial(D, y, m, iterations=60):
+    """The maximum-likelihood coefficients by plain Newton from the pooled rate's intercept."""
+    b = np.zeros(D.shape[1])
+    b[0] = np.log(y.sum() / (m.sum() - y.sum()))
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-(D @ b)))
+        b = b + np.linalg.solve((D * (m * p * (1 - p))[:, None]).T @ D, D.T @ (y - m * p))
+    return b
+
+
+def test_the_m_step_on_rare_counts_reaches_its_maximiser():
+    X, y, m = _rare_counts()
+    D = np.column_stack([np.ones(len(y)), X])
+    exact = _newton_binomial(D, y, m)
+    coef, info = fit_weighted_logistic(D, y, m, np.ones((len(y), 1)), np.zeros((1, 3)))
+    assert info.converged
+    np.testing.assert_allclose(coef[0], exact, rtol=0, atol=1e-7)
+
+
+def test_a_mixture_on_rare_counts_is_no_worse_than_one_expert():
+    X, y, m = _rare_counts()
+    D = np.column_stack([np.ones(len(y)), X])
+    b = _newton_binomial(D, y, m)
+    eta = D @ b
+    one_expert = float(y @ eta - m @ np.logaddexp(0, eta))
+    est = MixtureOfLogisticExperts(random_state=0, max_iter=2000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y, n_trials=m)
+    assert not [str(w.message) for w in caught if "separable" in str(w.message)]
+    log_binom = float(np.sum(gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1)))
+    # Two experts can always do what one does; here they do better by several nats.
+    assert est.loglik_ > one_expert + log_binom + 1.0, (est.loglik_, one_expert + log_binom)

@@ -42,7 +42,8 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         another onto tied values of ``y``.
     tol : float, default=1e-10
         Stop when the last increase of the objective, and its Aitken extrapolation, are below
-        ``tol`` per sample (per trial for binomial counts; see :func:`moe_lib.fit.has_converged`).
+        ``tol`` per sample (for binomial counts, not below the objective's rounding, which grows
+        with the counts; see :func:`moe_lib.fit.has_converged`).
     n_init : int, default=1
         Seeded random starts (random responsibilities); the best objective is kept. Ignored
         when ``fit`` is given ``init_resp`` or ``init_params`` (one given start).
