@@ -152,8 +152,8 @@ def duplicate_experts_messages(
     >>> from moe_lib import LinearExperts, MoEParams, make_data
     >>> data = make_data(np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 2.1]))
     >>> same = MoEParams(np.zeros((2, 2)), np.array([[0.0, 1.0], [0.0, 1.001]]), np.ones(2))
-    >>> duplicate_experts_messages(LinearExperts(), data, same)[0][:38]
-    'expert 1 (index 0) and expert 2 (index'
+    >>> duplicate_experts_messages(LinearExperts(), data, same)[0][:48]
+    'experts 1 and 2 (indices 0 and 1) fit the data a'
     """
     K = params.n_experts
     if K < 2 or data.n_samples == 0:
@@ -161,15 +161,31 @@ def duplicate_experts_messages(
     logp = family.log_prob(data, params)
     first, second = np.triu_indices(K, 1)
     rms = np.sqrt(np.mean((logp[:, first] - logp[:, second]) ** 2, axis=0))
-    return [
-        f"{expert_name(int(j))} and {expert_name(int(k))} fit the data alike (their "
-        f"log-densities of y differ by {d:.2g} nats per sample, root mean square): the fit is "
-        "no better than one with an expert fewer, and EM may have stalled near a saddle point "
-        "where the two coincide; refit with n_init > 1 or another random_state, or use fewer "
-        "experts"
-        for j, k, d in zip(first, second, rms, strict=True)
-        if d < DUPLICATE_NATS
-    ]
+    # Groups of experts linked by alike pairs (one message per group, not per pair).
+    group = np.arange(K)
+    for j, k in zip(first[rms < DUPLICATE_NATS], second[rms < DUPLICATE_NATS], strict=True):
+        group[group == group[k]] = group[j]
+    msgs = []
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g)
+        if members.size < 2:
+            continue
+        alike = np.isin(first, members) & np.isin(second, members) & (rms < DUPLICATE_NATS)
+        names = _join([str(k + 1) for k in members])
+        msgs.append(
+            f"experts {names} (indices {_join([str(k) for k in members])}) fit the data alike "
+            f"(their log-densities of y differ by {float(np.max(rms[alike])):.2g} nats per "
+            "sample or less, root mean square): the fit is no better than one with "
+            f"{members.size - 1} expert{'s' if members.size > 2 else ''} fewer, and EM may have "
+            "stalled near a saddle point where they coincide; refit with n_init > 1 or another "
+            "random_state, or use fewer experts"
+        )
+    return msgs
+
+
+def _join(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def vanished_messages(resp: np.ndarray, vanished: list[int]) -> list[str]:

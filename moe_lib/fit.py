@@ -13,6 +13,7 @@ run off to infinity (the likelihood has no finite maximiser): the rules of :mod:
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -39,6 +40,12 @@ ALGORITHMS = ("em", "gradient_em", "gd")
 #: reach it are mostly ones that would not converge in many more (an overspecified mixture, whose
 #: EM converges sublinearly; experts collapsing onto tied values of ``y``).
 MAX_ITER = 500
+#: Default bound on a fit's cost in passes over the data (``FitResult.passes``, a pass being
+#: one product of the design with a vector). An EM iteration costs from a few passes (two linear
+#: experts) to thousands (ten multinomial experts of ten classes, whose softmax Hessians are
+#: grids of weighted Gram matrices), so a bound on iterations alone does not bound a fit's time;
+#: the book's costliest fit takes ~9e4 passes.
+MAX_PASSES = 200_000.0
 
 def has_converged(
     history: list[float], tol: float, n_samples: int = 1, rounding: float = 0.0
@@ -121,6 +128,7 @@ def run(
     max_iter: int = MAX_ITER,
     tol: float | None = 1e-10,
     record_path: bool = False,
+    max_passes: float | None = MAX_PASSES,
 ) -> FitResult:
     """Iterate one method from a start, recording the trace, with an honest stopping rule.
 
@@ -146,6 +154,9 @@ def run(
         Stopping tolerance of :func:`has_converged`; ``None`` runs all ``max_iter`` iterations.
     record_path : bool
         Keep every iterate in the result's ``path``.
+    max_passes : float or None
+        Bound on the fit's cost in passes over the data (:data:`MAX_PASSES` by default; ``None``:
+        no bound). A fit that reaches it before converging stops and says so in its messages.
 
     Returns
     -------
@@ -167,6 +178,8 @@ def run(
     alpha = check_model_inputs(family, data, init_params, alpha)
     step_size = _check_step(step_size)
     max_iter = check_int(max_iter, "max_iter", min_value=1)
+    if max_passes is not None:
+        max_passes = check_real(max_passes, "max_passes", min_value=0.0, strict=True)
     if tol is not None:
         tol = check_real(tol, "tol", min_value=0.0)
     exact = algorithm == "em"
@@ -201,6 +214,7 @@ def run(
         # (The raw designs let softmax Hessians be formed from sparse features: _hessians.)
         design_of(solver_state, name, std_x, (raw, col.matrix()) if exact else None)
     messages: list[str] = []
+    spent, over_budget = 0.0, ""
     for t in range(max_iter):
         info = None
         if exact or (t == 0 and init_resp is not None):
@@ -228,6 +242,7 @@ def run(
             break
         params, resp = new, new_resp
         trace.record(params, resp, ll, obj, info, _passes(family, data, new, info))
+        spent += trace.passes[-1]
         if info is not None and exact:
             runoff = watch.update(info, t + 1)
             if runoff:
@@ -249,6 +264,14 @@ def run(
                     + "; increase step_size or use algorithm='em'")
             trace.converged = not messages
             break
+        if max_passes is not None and spent >= max_passes:
+            over_budget = (
+                f"{algorithm} stopped at iteration {t + 1} before converging: its iterations "
+                f"have cost {spent:.3g} passes over the data, the bound max_passes="
+                f"{max_passes:g}; increase max_passes (or, for an overspecified mixture, use "
+                "fewer experts)"
+            )
+            break
     if not trace.objs:
         raise ValueError(
             f"{algorithm} produced no finite iterate from this start"
@@ -259,9 +282,12 @@ def run(
         design_of(solver_state, name, X).outlying
         for name, X in (("gate", std.gate_X), ("experts", std.X))
     )
-    return trace.result(
+    result = trace.result(
         data, alpha, algorithm, step_size, messages, symmetric_start, outlying
     )
+    if over_budget:
+        result = replace(result, converged=False, messages=[over_budget, *result.messages])
+    return result
 
 
 def _em_step_gain(family, data, std, scaling, params, resp, alpha, obj) -> float:
@@ -293,6 +319,7 @@ def fit_moe(
     step_size: float | None = None,
     max_iter: int = MAX_ITER,
     tol: float = 1e-10,
+    max_passes: float | None = MAX_PASSES,
     n_init: int = 1,
     random_state: int | np.random.Generator | None = None,
     init_resp: np.ndarray | None = None,
@@ -341,6 +368,7 @@ def fit_moe(
                 step_size=step_size,
                 max_iter=max_iter,
                 tol=tol,
+                max_passes=max_passes,
             )
         except ValueError as exc:
             if len(starts) == 1:

@@ -51,8 +51,8 @@ def _least_squares_loglik(X, y):
 @pytest.mark.parametrize("random_state", [0, 2])
 def test_em_stalled_where_two_experts_coincide_is_reported(random_state):
     X, y = _step()
-    with pytest.warns(ConvergenceWarning, match=r"expert 1 \(index 0\) and expert 2 \(index 1\) "
-                      r"fit the data alike .* n_init > 1"):
+    with pytest.warns(ConvergenceWarning, match=r"experts 1 and 2 \(indices 0 and 1\) fit the "
+                      r"data alike .* one with 1 expert fewer.* n_init > 1"):
         est = MixtureOfLinearExperts(random_state=random_state).fit(X, y)
     # The stall: the fit is the least-squares line (both experts), to a tenth of a nat.
     assert est.loglik_ == pytest.approx(_least_squares_loglik(X, y), abs=0.1)
@@ -71,12 +71,22 @@ def test_duplicate_experts_are_named_in_pairs():
     coef = np.array([[0.0, 2.5], [0.0, -1.0], [0.0, 2.5 + 1e-4]])
     params = MoEParams(np.zeros((3, 2)), coef, np.ones(3))
     msgs = duplicate_experts_messages(family, data, params)
-    assert len(msgs) == 1 and msgs[0].startswith("expert 1 (index 0) and expert 3 (index 2)")
+    assert len(msgs) == 1 and msgs[0].startswith("experts 1 and 3 (indices 0 and 2) fit")
     # Experts that differ by more than DUPLICATE_NATS per sample are not named.
     apart = MoEParams(params.gate, np.array([[0.0, 2.5], [0.0, -1.0], [0.0, 3.5]]), np.ones(3))
     logp = family.log_prob(data, apart)
     assert np.sqrt(np.mean((logp[:, 0] - logp[:, 2]) ** 2)) > DUPLICATE_NATS
     assert duplicate_experts_messages(family, data, apart) == []
+
+
+def test_alike_experts_are_reported_as_one_group():
+    X, y = _step(n=60)
+    data, family = make_data(X, y), LinearExperts()
+    coef = np.array([[0.0, 2.5], [0.0, 2.5 + 1e-4], [0.0, -1.0], [0.0, 2.5 - 1e-4]])
+    msgs = duplicate_experts_messages(family, data, MoEParams(np.zeros((4, 2)), coef, np.ones(4)))
+    assert len(msgs) == 1, msgs
+    assert msgs[0].startswith("experts 1, 2 and 4 (indices 0, 1 and 3) fit the data alike")
+    assert "one with 2 experts fewer" in msgs[0]
 
 
 def test_a_fit_with_distinct_experts_has_no_such_message():
@@ -149,3 +159,31 @@ def test_a_mixture_on_rare_counts_is_no_worse_than_one_expert():
     log_binom = float(np.sum(gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1)))
     # Two experts can always do what one does; here they do better by several nats.
     assert est.loglik_ > one_expert + log_binom + 1.0, (est.loglik_, one_expert + log_binom)
+
+
+def test_a_fit_stops_at_its_budget_of_passes_and_says_so():
+    """Ten experts of ten classes cost thousands of passes per EM iteration: max_passes bounds
+    the fit where max_iter does not (the default bound is MAX_PASSES)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 5))
+    y = rng.integers(0, 10, size=2000)
+    est = MixtureOfLogisticExperts(5, alpha=1.0, random_state=0, max_passes=2e4)
+    with pytest.warns(ConvergenceWarning, match=r"before converging: its iterations have cost "
+                      r".* passes over the data, the bound max_passes=20000; increase max_passes"):
+        est.fit(X, y)
+    assert not est.converged_
+    assert np.sum(est.passes_) >= 2e4 > np.sum(est.passes_[:-1])
+    longer = MixtureOfLogisticExperts(5, alpha=1.0, random_state=0, max_passes=None, max_iter=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        longer.fit(X, y)
+    assert longer.n_iter_ > est.n_iter_
+    # The same iterates up to the budget: it only stops the fit.
+    np.testing.assert_allclose(longer.objective_history_[: est.n_iter_],
+                               est.objective_history_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("value", [0, -1.0, "many"])
+def test_max_passes_must_be_positive(value):
+    with pytest.raises((ValueError, TypeError), match="max_passes"):
+        MixtureOfLinearExperts(max_passes=value).fit(*_step(n=40))

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from moe_lib._linalg import logsumexp
 from moe_lib.experts import ExpertFamily
-from moe_lib.fit import ALGORITHMS, MAX_ITER, fit_moe
+from moe_lib.fit import ALGORITHMS, MAX_ITER, MAX_PASSES, fit_moe
 from moe_lib.gate import gate_log_proba
 from moe_lib.model import e_step, joint_log_prob
 from moe_lib.params import MoEData, MoEParams, make_data
@@ -106,6 +106,7 @@ class BaseMixtureOfExperts(BaseEstimator):
         "algorithm": [StrOptions(set(ALGORITHMS))],
         "step_size": [None, Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_passes": [None, Interval(Real, 0, None, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "random_state": [
@@ -124,6 +125,7 @@ class BaseMixtureOfExperts(BaseEstimator):
         algorithm: str = "em",
         step_size: float | None = None,
         max_iter: int = MAX_ITER,
+        max_passes: float | None = MAX_PASSES,
         tol: float = 1e-10,
         n_init: int = 1,
         random_state: int | np.random.Generator | None = None,
@@ -134,6 +136,7 @@ class BaseMixtureOfExperts(BaseEstimator):
         self.algorithm = algorithm
         self.step_size = step_size
         self.max_iter = max_iter
+        self.max_passes = max_passes
         self.tol = tol
         self.n_init = n_init
         self.random_state = random_state
@@ -246,6 +249,7 @@ class BaseMixtureOfExperts(BaseEstimator):
             alpha=float(self.alpha),
             step_size=self.step_size,
             max_iter=self.max_iter,
+            max_passes=self.max_passes,
             tol=self.tol,
             n_init=self.n_init,
             random_state=self.random_state,
