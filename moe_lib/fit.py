@@ -5,9 +5,10 @@ the penalised objective after every step; :func:`fit_moe` adds seeded restarts a
 the diagnostics of :mod:`moe_lib.diagnostics` as warnings (``ConvergenceWarning``). The fit
 loop is written once, here; the estimators of :mod:`moe_lib.estimators` and the book call it.
 
-Every run ends in bounded time: ``max_iter`` steps at most, each inner solve bounded (and stopped
-when it stalls), and an exact EM run stops early, with a message that says so, when coefficients
-run off to infinity (the likelihood has no finite maximiser): the rules of :mod:`moe_lib.runoff`.
+Every run ends in bounded time: ``max_iter`` steps and ``max_passes`` passes over the data at
+most, each inner solve bounded (and stopped when it stalls), and an exact EM run stops early,
+with a message that says so, when coefficients run off to infinity (the likelihood has no finite
+maximiser): the rules of :mod:`moe_lib.runoff`.
 """
 
 from __future__ import annotations
@@ -205,7 +206,8 @@ def run(
         params = scaling.to_std(init_params) if exact else init_params
         resp, _ = e_step(family, work, params)
         symmetric_start = bool(identical_experts_message(init_params))
-    trace = Trace(family, scaling if exact else None, record_path, init_params)
+    trace = Trace(family, scaling if exact else None, record_path, init_params,
+                  data.objective_rounding)
     watch = RunoffWatch(alpha)
     # The inner solves' factorised Hessians, carried from one EM iteration to the next.
     solver_state: dict = {}

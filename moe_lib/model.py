@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from moe_lib._linalg import logsumexp, max_last_axis, row_blocks, row_sum
+from moe_lib._validation import check_not_subnormal
 from moe_lib.experts import ExpertFamily
 from moe_lib.gate import gate_log_proba
 from moe_lib.params import MoEData, MoEParams, check_alpha, penalty
@@ -23,7 +24,8 @@ def check_model_inputs(
     The public functions of the model, step and driver layers call this once; their loops do
     not. Checks the types, that the designs are finite, that ``y`` (and ``n_trials``) are valid
     for ``family`` (labels in {0, 1} for logistic experts, say), that ``params`` fits the family
-    and the designs, and ``alpha >= 0``. Returns ``alpha`` as a float.
+    and the designs, that no column is subnormal, and ``alpha >= 0``. Returns ``alpha`` as a
+    float.
 
     Examples
     --------
@@ -40,9 +42,11 @@ def check_model_inputs(
         raise TypeError(f"family must be an ExpertFamily, got {type(family).__name__}")
     if not isinstance(data, MoEData):
         raise TypeError(f"data must be a MoEData (see moe_lib.make_data), got {type(data)}")
-    for name in ("X", "gate_X"):
+    for name, mask in (("X", data.expert_mask), ("gate_X", data.gate_mask)):
         if not np.all(np.isfinite(getattr(data, name))):
             raise ValueError(f"data.{name} must hold finite values; it contains NaN or infinity")
+        # Coefficients scale as 1 / a column's scale: beyond the floats for subnormal columns.
+        check_not_subnormal(getattr(data, name)[:, mask > 0], name)
     family.check_y(data.y, data.n_trials)
     if params is not None:
         if not isinstance(params, MoEParams):

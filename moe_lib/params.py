@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from moe_lib._validation import check_array, check_bool, check_not_subnormal, check_real
+from moe_lib._validation import check_array, check_bool, check_real
 
 if TYPE_CHECKING:
     from moe_lib.experts import ExpertFamily
@@ -254,9 +254,6 @@ def make_data(
     y = np.asarray(y)
     if y.shape != (n,):
         raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
-    check_not_subnormal(X, "X")
-    if gate_X is not None:
-        check_not_subnormal(gX, "gate_X")
     if check_bool(fit_intercept, "fit_intercept"):
         # The gate on X shares X's design array (one copy of the data, one standardisation).
         X, gX = add_intercept(X), (None if gate_X is None else add_intercept(gX))

@@ -117,8 +117,10 @@ class Trace:
     ((3.0, 2), [3])
     """
 
-    def __init__(self, family, scaling, record_path, init_params):
+    def __init__(self, family, scaling, record_path, init_params, rounding=0.0):
         self.family, self.scaling = family, scaling
+        # Decreases within the objective's rounding (MoEData.objective_rounding) are not seen.
+        self.rounding = rounding
         self.lls: list[float] = []
         self.objs: list[float] = []
         self.evaluations: list[int] = []
@@ -136,7 +138,7 @@ class Trace:
         return params if self.scaling is None else self.scaling.to_raw(params)
 
     def record(self, params, resp, ll, obj, info, passes):
-        if self.objs and obj < self.objs[-1] - 1e-13 * (1.0 + abs(obj)):
+        if self.objs and obj < self.objs[-1] - max(1e-13 * (1.0 + abs(obj)), self.rounding):
             self.first_drop = self.first_drop or self.objs[-1] - obj
             self.decreases.append(len(self.objs) + 1)
         self.lls.append(ll)

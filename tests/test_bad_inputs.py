@@ -25,7 +25,14 @@ import pytest
 from conftest import time_limit
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from moe_lib import MixtureOfLinearExperts, MixtureOfLogisticExperts, MoEParams, make_data
+from moe_lib import (
+    LinearExperts,
+    MixtureOfLinearExperts,
+    MixtureOfLogisticExperts,
+    MoEParams,
+    fit_moe,
+    make_data,
+)
 from moe_lib.experts import VARIANCE_FLOOR_RATIO
 from moe_lib.experts.linear import robust_scale
 
@@ -213,6 +220,20 @@ UNNAMED_BY_SKLEARN = [  # (scikit-learn's own messages for these name neither X 
      ValueError, r"^y must hold class labels .* Unknown label type"),
     ("a string for n_trials", lambda: logi().fit(X, YB, n_trials="3"),
      TypeError, r"^n_trials must hold numbers"),
+    ("ragged n_trials", lambda: logi().fit(X, YB, n_trials=[[1], [1, 2]] * (N // 2)),
+     ValueError, r"^n_trials is not valid input"),
+    ("n_trials beyond 2**53", lambda: logi().fit(X, YB, n_trials=2**60),
+     ValueError, r"^n_trials must be at most 2\*\*53"),
+    ("ragged y", lambda: lin().fit(X[:3], [[1.0], [2.0, 3.0], [1.0]]),
+     ValueError, r"^y is not valid input: setting an array element"),
+    ("strings in gate_X", lambda: lin().fit(X, Y, gate_X=[["a", "b"]] * N),
+     ValueError, r"^gate_X is not valid input: could not convert"),
+    ("complex gate_X", lambda: lin().fit(X, Y, gate_X=X + 1j),
+     ValueError, r"(?s)^gate_X is not valid input: Complex data not supported.{,200}$"),
+    ("strings in init_resp", lambda: lin().fit(X, Y, init_resp=[["a", "b"]] * N),
+     ValueError, r"^init_resp is not valid input: could not convert"),
+    ("strings as y to score", lambda: quiet_fit(lin(), X, Y).score(X[:2], np.array(["a", "b"])),
+     TypeError, r"^y must hold numbers"),
 ]
 
 
@@ -235,8 +256,11 @@ def test_subnormal_columns_are_an_error():
     with pytest.raises(ValueError, match="gate_X column 0 holds only subnormal values"):
         lin().fit(X, Y, gate_X=X[:, :1] * 1e-310)
     with pytest.raises(ValueError, match="X column 1 holds only subnormal values"):
-        make_data(tiny, Y)
-    assert np.all(np.isfinite(quiet_fit(lin(), X * [1.0, 1e-300], Y).coef_))
+        fit_moe(LinearExperts(), make_data(tiny, Y), 2, random_state=0)
+    est = quiet_fit(lin(), X * [1.0, 1e-300], Y)
+    assert np.all(np.isfinite(est.coef_))
+    # A subnormal value to predict at is no error: only fitting needs the column's scale.
+    assert np.all(np.isfinite(quiet_fit(lin(), X, Y).predict([[1e-310, 0.5]])))
 
 
 def test_not_fitted():

@@ -84,6 +84,29 @@ def validate_inputs(estimator: BaseEstimator, X, y="no_validation", **kwargs):
         raise type(err)(f"{culprit} is not valid input: {text}") from err
 
 
+def named(check, name: str):
+    """Call ``check()``; a ``ValueError``/``TypeError`` whose message does not name ``name`` is
+    raised again with it in front (numpy's and scikit-learn's conversion errors do not).
+
+    Examples
+    --------
+    >>> try:
+    ...     named(lambda: np.asarray([["a"]], dtype=float), "gate_X")
+    ... except ValueError as err:
+    ...     print(str(err)[:33])
+    gate_X is not valid input: could
+    """
+    try:
+        return check()
+    except (ValueError, TypeError) as err:
+        if re.search(rf"\b{re.escape(name)}\b", str(err)):
+            raise
+        text = str(err)
+        if len(text) > _QUOTED_CHARS:
+            text = text[:_QUOTED_CHARS] + " ..."
+        raise type(err)(f"{name} is not valid input: {text}") from err
+
+
 def check_lengths(X, y) -> None:
     """Raise a ``ValueError`` naming X and y when their numbers of samples differ."""
     if issparse(X):  # len() of a sparse matrix is ambiguous (dok: its number of entries)
@@ -165,7 +188,8 @@ class BaseMixtureOfExperts(BaseEstimator):
             return None
         if self._gate_uses_X and not fitting:
             raise ValueError("gate_X must be None: this model's gate was fitted on X")
-        G = check_array(gate_X, dtype=float, ensure_min_features=0, input_name="gate_X")
+        G = named(lambda: check_array(gate_X, dtype=float, ensure_min_features=0,
+                                      input_name="gate_X"), "gate_X")
         if G.shape[0] != X.shape[0]:
             raise ValueError(
                 f"gate_X has {G.shape[0]} rows but X has {X.shape[0]}: they must match"
@@ -194,7 +218,8 @@ class BaseMixtureOfExperts(BaseEstimator):
     def _check_init_resp(self, init_resp, n: int) -> np.ndarray | None:
         if init_resp is None:
             return None
-        R = check_array(init_resp, dtype=float, input_name="init_resp")
+        R = named(lambda: check_array(init_resp, dtype=float, input_name="init_resp"),
+                  "init_resp")
         if R.shape != (n, self.n_experts):
             raise ValueError(
                 f"init_resp must have shape (n_samples, n_experts) = ({n}, {self.n_experts}), "
@@ -293,7 +318,7 @@ class BaseMixtureOfExperts(BaseEstimator):
         return data.X, data.gate_X
 
     def _encode_y(self, y, n):
-        y = np.asarray(y)
+        y = named(lambda: np.asarray(y), "y")
         if y.shape != (n,):
             raise ValueError(f"y must have shape ({n},), got {y.shape}")
         if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
@@ -328,7 +353,8 @@ class BaseMixtureOfExperts(BaseEstimator):
         check_is_fitted(self, "params_")
         n_in = self.n_features_in_ if self._gate_uses_X else self.n_gate_features_in_
         check_2d(gate_X, "gate_X")
-        G = check_array(gate_X, dtype=float, ensure_min_features=0, input_name="gate_X")
+        G = named(lambda: check_array(gate_X, dtype=float, ensure_min_features=0,
+                                      input_name="gate_X"), "gate_X")
         if G.shape[1] != n_in:
             raise ValueError(f"gate_X has {G.shape[1]} features, but the gate expects {n_in}")
         design = make_data(G, np.zeros(G.shape[0]), None, fit_intercept=self.fit_intercept).gate_X

@@ -9,6 +9,7 @@ from moe_lib.estimators._base import (
     BaseMixtureOfExperts,
     check_2d,
     check_lengths,
+    named,
     validate_inputs,
 )
 from moe_lib.experts import LinearExperts
@@ -137,6 +138,7 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
     def score(self, X, y, sample_weight=None) -> float:
         """R^2 of :meth:`predict` (scikit-learn's regressor score)."""
         check_lengths(X, y)  # (scikit-learn's own message does not say which is which)
+        _check_numeric_y(y)
         return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X, gate_X=None) -> np.ndarray:
@@ -148,7 +150,7 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
 
 def _check_numeric_y(y) -> None:
     """A ``TypeError`` naming y when it holds strings (scikit-learn's message names a dtype)."""
-    y = np.asarray(y)
+    y = named(lambda: np.asarray(y), "y")
     numeric = y.dtype.kind not in "USa"
     if numeric and y.dtype.kind == "O":
         try:

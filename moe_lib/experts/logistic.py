@@ -71,7 +71,10 @@ class LogisticExperts(ExpertFamily):
         if y.dtype.kind not in "biuf":
             raise TypeError(f"y must hold numeric counts for binomial experts, got {y.dtype}")
         y = y.astype(float)
-        m = np.asarray(n_trials)
+        try:
+            m = np.asarray(n_trials)
+        except ValueError as err:  # (ragged)
+            raise ValueError(f"n_trials is not valid input: {err}") from err
         if m.dtype.kind not in "biuf":
             raise TypeError(
                 f"n_trials must hold numbers (binomial trial counts), got {m.dtype} values"
@@ -85,6 +88,9 @@ class LogisticExperts(ExpertFamily):
             )
         if not np.all(np.isfinite(m)) or np.any(m < 1) or np.any(m != np.round(m)):
             raise ValueError("n_trials must hold whole numbers >= 1")
+        if np.any(m > 2.0**53):
+            raise ValueError("n_trials must be at most 2**53 (~9e15): larger counts are not exact "
+                             "in floating point")
         if not np.all(np.isfinite(y)) or np.any(y < 0) or np.any(y != np.round(y)):
             raise ValueError("y must hold whole-number counts >= 0 for binomial experts")
         if np.any(y > m):
