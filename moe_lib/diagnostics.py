@@ -183,6 +183,36 @@ def duplicate_experts_messages(
     return msgs
 
 
+#: Rounding of the log-likelihood (nats) above which a fit says how well it is known.
+REPORTED_ROUNDING = 1e-2
+
+
+def rounding_messages(data: MoEData) -> list[str]:
+    """Counts so large that the log-likelihood is known to a fraction of a nat or worse.
+
+    A binomial row's log-likelihood is a difference of terms as large as its count times the
+    information of its rate (:attr:`moe_lib.params.MoEData.objective_rounding`): at ~1e12 trials
+    per row, about a nat over a few thousand rows (the parameters are unaffected).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_lib import make_data
+    >>> X, y = np.zeros((2, 1)), np.array([3e14, 5e14])
+    >>> rounding_messages(make_data(X, y, n_trials=np.full(2, 1e15)))[0][:36]
+    'the log-likelihood of counts this la'
+    """
+    rounding = data.objective_rounding
+    if rounding <= REPORTED_ROUNDING:
+        return []
+    return [
+        f"the log-likelihood of counts this large is known to {rounding:.2g} nats at best "
+        "(floating-point rounding of terms as large as the counts; measured errors up to 5 times "
+        "that): log-likelihood differences below it, between fits or iterations, are not "
+        "meaningful; the coefficients are"
+    ]
+
+
 def _join(words: list[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

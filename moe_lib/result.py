@@ -16,6 +16,7 @@ from moe_lib.diagnostics import (
     expert_name,
     identical_experts_message,
     inner_solve_messages,
+    rounding_messages,
     saturation_messages,
     separation_messages,
     vanished_messages,
@@ -185,7 +186,7 @@ class Trace:
             for k, solve in enumerate(info.experts):
                 messages += inner_solve_messages(solve, expert_name(k), alpha)
             messages += vanished_messages(resp, info.vanished)
-        messages += variance_floor_messages(family, data, params)
+        messages += variance_floor_messages(family, data, params) + rounding_messages(data)
         # From the symmetric fixed point EM cannot move at all. Elsewhere two maximum-likelihood
         # experts that ended alike are a stall near a saddle (overspecified fits split the noise
         # instead); a penalty can merge experts at a true maximum, so alpha > 0 is not checked;

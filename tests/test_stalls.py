@@ -187,3 +187,17 @@ def test_a_fit_stops_at_its_budget_of_passes_and_says_so():
 def test_max_passes_must_be_positive(value):
     with pytest.raises((ValueError, TypeError), match="max_passes"):
         MixtureOfLinearExperts(max_passes=value).fit(*_step(n=40))
+
+
+def test_counts_so_large_that_the_loglik_rounds_say_so():
+    """At 1e13 trials per row the log-likelihood's terms are ~1e13: its rounding is ~10 nats."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 1))
+    for trials, warned in ((1e9, False), (1e13, True)):
+        y = rng.binomial(np.int64(trials), 1 / (1 + np.exp(-X[:, 0]))).astype(float)
+        est = MixtureOfLogisticExperts(random_state=0, max_iter=30)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y, n_trials=trials)
+        said = [m for m in est.fit_messages_ if "known to" in m]
+        assert bool(said) == warned, est.fit_messages_
