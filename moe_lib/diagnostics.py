@@ -13,10 +13,14 @@ import numpy as np
 from moe_lib._problem import SolveInfo
 from moe_lib.experts import ExpertFamily
 from moe_lib.gate import SEPARATION_THRESHOLD, gate_saturation_messages, gate_separation_messages
+from moe_lib.model import log_likelihood
 from moe_lib.params import MoEData, MoEParams
 
 #: Log-odds beyond which an expert's fitted probability is 0 or 1 to within ~1e-22.
 SATURATION_LOGODDS = 50.0
+#: Scaling of the coefficients whose scores look saturated, to see whether the log-likelihood
+#: still rises along their ray (a run-off) or falls (a finite maximum with large scores).
+RAY_SCALE = 1.1
 #: A variance within this relative distance of its floor sits on the floor.
 FLOOR_RTOL = 1e-6
 #: Two experts whose log-densities of the observed labels differ by less than this, in nats
@@ -89,7 +93,11 @@ def saturation_messages(
     """
     gate_rows, expert_rows = (None, None) if outlying is None else outlying
     msgs = gate_saturation_messages(data, params, gate_rows)
-    if family.penalized:
+    if msgs and alpha == 0 and _falls_along_ray(family, data, params, gate=True):
+        msgs = []
+    if family.penalized and not (
+        alpha == 0 and _falls_along_ray(family, data, params, gate=False)
+    ):
         scores = np.abs(np.einsum("ip,k...p->ik...", data.X, params.coef))
         if expert_rows is not None:
             scores[expert_rows] = 0.0
@@ -102,6 +110,18 @@ def saturation_messages(
     if alpha > 0:
         msgs = [m.replace("; use alpha > 0", " along an unpenalised intercept") for m in msgs]
     return msgs
+
+
+def _falls_along_ray(family: ExpertFamily, data: MoEData, params: MoEParams, gate: bool) -> bool:
+    """Whether the log-likelihood falls, beyond its rounding, when the gate's (or the experts')
+    coefficients are scaled by :data:`RAY_SCALE`: large scores are then those of a finite
+    maximum (a steep gate, say), not of a run-off, along which it rises or stays flat."""
+    s = RAY_SCALE
+    scaled = (MoEParams(params.gate * s, params.coef, params.sigma) if gate
+              else MoEParams(params.gate, params.coef * s, params.sigma))
+    base = log_likelihood(family, data, params)
+    drop = max(1e-9 * (1.0 + abs(base)), data.objective_rounding)
+    return log_likelihood(family, data, scaled) < base - drop
 
 
 def identical_experts_message(params: MoEParams) -> list[str]:

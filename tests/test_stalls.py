@@ -201,3 +201,21 @@ def test_counts_so_large_that_the_loglik_rounds_say_so():
             est.fit(X, y, n_trials=trials)
         said = [m for m in est.fit_messages_ if "known to" in m]
         assert bool(said) == warned, est.fit_messages_
+
+
+def test_a_steep_gate_at_a_finite_maximum_is_not_called_a_runoff():
+    """A true gate of slope 15 has log-odds near 60 on the data, past the bar of 50 that flags a
+    run-off; the log-likelihood falls when the fitted gate is scaled up (a finite maximum), so no
+    warning. Separable labels, where it rises along that ray, still warn (test_separation)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 1))
+    z = rng.random(2000) < 1 / (1 + np.exp(-15 * X[:, 0]))
+    y = np.where(z, 1 + 2 * X[:, 0], -1 - X[:, 0]) + 0.3 * rng.normal(size=2000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = MixtureOfLinearExperts(random_state=0).fit(X, y)
+    assert est.converged_ and not [str(w.message) for w in caught]
+    scores = np.abs(np.column_stack([np.ones(2000), X]) @ np.c_[est.gate_intercept_,
+                                                               est.gate_coef_].T)
+    assert np.max(scores[:, 1] - scores[:, 0]) > 50  # (the bar is crossed)
+    assert abs(est.gate_coef_[1, 0] - 15) < 2
