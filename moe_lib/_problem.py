@@ -146,6 +146,16 @@ def _column_extremes(X: np.ndarray, rows_per_group: int = 64) -> tuple[np.ndarra
             np.maximum(highest, rest.max(axis=0, initial=-np.inf)))
 
 
+def score_step_limit(X: np.ndarray, step: np.ndarray, left_out: np.ndarray) -> float:
+    """The fraction of a coefficient step (rows: one per score) that changes no score by more
+    than :data:`MAX_SCORE_CHANGE` (one product with the design), the rows
+    ``left_out`` (outlying rows) excepted."""
+    changes = np.abs(X @ step.T)
+    changes[left_out] = 0.0
+    largest = float(np.max(changes, initial=0.0))
+    return 1.0 if largest <= MAX_SCORE_CHANGE else MAX_SCORE_CHANGE / largest
+
+
 def design_of(state: dict, name: str, X: np.ndarray, raw=None) -> Design:
     """The :class:`Design` of the M-step design called ``name``, kept in the M-step's ``state``
     (which the caller keeps across the iterations of an EM run).

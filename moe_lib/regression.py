@@ -29,7 +29,7 @@ from moe_lib._linalg import (
     softplus_from,
     weighted_grams,
 )
-from moe_lib._problem import MAX_SCORE_CHANGE, Design, Problem, SolveInfo
+from moe_lib._problem import Design, Problem, SolveInfo, score_step_limit
 from moe_lib.solvers import INNER_MAX_ITER, INNER_TOL, maximize
 
 #: Soft labels whose rows sum to one within this are treated as summing to one
@@ -176,7 +176,7 @@ class SoftmaxRegression(Problem):
         return neg_h * self.scale
 
     def step_limit(self, x, step):
-        return _score_step_limit(self.X, step.reshape(self.C - 1, self.p), self.left_out)
+        return score_step_limit(self.X, step.reshape(self.C - 1, self.p), self.left_out)
 
     def _neg_hessp(self, u):
         P, U = self.P, u.reshape(self.C - 1, self.p)
@@ -269,7 +269,9 @@ class LogisticRegressions(Problem):
         # rate r, 4 r (1 - r) per trial (1 if balanced; at least one event): at r = 1e-9 a
         # gradient of 1e-10 per trial is met 0.1 away from the maximiser.
         total = column_sum(self.WM)
+        self.WF = None  # (counts: the weighted failures, m - y, exact)
         if np.any(trials != 1.0):
+            self.WF = weights * (trials[:, None] - (y[:, None] if y.ndim == 1 else y))
             rate = column_sum(self.WY) / total
             total = total * np.maximum(np.minimum(4.0 * rate * (1.0 - rate), 1.0), 1.0 / total)
         self.scale = 1.0 / total
@@ -294,9 +296,13 @@ class LogisticRegressions(Problem):
             eta = scores[rows]
             np.matmul(Xb, B.T, out=eta)
             size = max(size, self._block_score_size(eta.T, block, float(eta.max(initial=0.0))))
-            s, _ = expit_exp_minus_abs(eta, out=(S[rows], E[rows]))
+            s, e = expit_exp_minus_abs(eta, out=(S[rows], E[rows]))
             residual = s * wm
             np.subtract(wy, residual, out=residual)
+            if self.WF is not None:
+                # Counts, where p > 1/2: y - m p = m (1 - p) - (m - y), 1 - p from exp(-|eta|)
+                # (m p rounds at ~1e-16 m: ~1e-7 of a near-certain row's residual at 1e9 trials).
+                np.copyto(residual, wm * (e / (1.0 + e)) - self.WF[rows], where=eta > 0)
             G += residual.T @ Xb
         self.B, self._score_size = B, size
         self.G = G - self.alpha * self.mask * B
@@ -327,7 +333,7 @@ class LogisticRegressions(Problem):
         return H
 
     def step_limit(self, x, step):
-        return _score_step_limit(self.X, step.reshape(self.K, self.p), self.left_out)
+        return score_step_limit(self.X, step.reshape(self.K, self.p), self.left_out)
 
     def _neg_hessp(self, u):
         U = u.reshape(self.K, self.p)
@@ -388,13 +394,3 @@ def _design_of(design, X: np.ndarray) -> Design:
             f"design describes an array of shape {design.X.shape}, but X has shape {X.shape}"
         )
     return design
-
-
-def _score_step_limit(X: np.ndarray, step: np.ndarray, left_out: np.ndarray) -> float:
-    """The fraction of a coefficient step (rows: one per score) that changes no score by more
-    than :data:`moe_lib.solvers.MAX_SCORE_CHANGE` (one product with the design), the rows
-    ``left_out`` (outlying rows) excepted."""
-    changes = np.abs(X @ step.T)
-    changes[left_out] = 0.0
-    largest = float(np.max(changes, initial=0.0))
-    return 1.0 if largest <= MAX_SCORE_CHANGE else MAX_SCORE_CHANGE / largest

@@ -136,13 +136,17 @@ def _newton_binomial(D, y, m, iterations=60):
     return b
 
 
-def test_the_m_step_on_rare_counts_reaches_its_maximiser():
+@pytest.mark.parametrize("certain", [False, True])
+def test_the_m_step_on_rare_counts_reaches_its_maximiser(certain):
+    """Rare events, and their mirror image, near-certain ones (m - y events of rate 1 - 1e-9,
+    whose maximiser is the rare one's negated: m p rounds at ~1e-7 of their residuals)."""
     X, y, m = _rare_counts()
     D = np.column_stack([np.ones(len(y)), X])
     exact = _newton_binomial(D, y, m)
-    coef, info = fit_weighted_logistic(D, y, m, np.ones((len(y), 1)), np.zeros((1, 3)))
+    labels, sign = (m - y, -1.0) if certain else (y, 1.0)
+    coef, info = fit_weighted_logistic(D, labels, m, np.ones((len(y), 1)), np.zeros((1, 3)))
     assert info.converged
-    np.testing.assert_allclose(coef[0], exact, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(coef[0], sign * exact, rtol=0, atol=1e-7)
 
 
 def test_a_mixture_on_rare_counts_is_no_worse_than_one_expert():
