@@ -302,7 +302,7 @@ class LogisticRegressions(Problem):
             if self.WF is not None:
                 # Counts, where p > 1/2: y - m p = m (1 - p) - (m - y), 1 - p from exp(-|eta|)
                 # (m p rounds at ~1e-16 m: ~1e-7 of a near-certain row's residual at 1e9 trials).
-                np.copyto(residual, wm * (e / (1.0 + e)) - self.WF[rows], where=eta > 0)
+                np.copyto(residual, wm * e * s - self.WF[rows], where=eta > 0)  # (e s = 1 - p)
             G += residual.T @ Xb
         self.B, self._score_size = B, size
         self.G = G - self.alpha * self.mask * B
