@@ -40,12 +40,13 @@ class MixtureOfLinearExperts(RegressorMixin, BaseMixtureOfExperts):
         many more: an overspecified mixture, whose EM converges sublinearly, or experts
         collapsing one after another onto tied values of ``y``.
     max_passes : float or None, default=200000
-        Bound on the fit's cost in passes over the data (a pass: one product of the design with
-        a vector; ``passes_`` holds each iteration's). An iteration costs a few passes with two
-        linear experts and thousands with ten multinomial experts of ten classes, so this, with
-        ``max_iter``, bounds every fit to seconds at the largest sizes the library is benchmarked
-        on (10,000 rows, 20 features, 10 experts; ``benchmarks/README.md``). A fit that reaches
-        it says so in a ``ConvergenceWarning``; ``None``: no bound.
+        Bound on each start's cost in passes over the data (a pass: one product of the design
+        with a vector; ``passes_`` holds each iteration's; ``n_init`` starts cost up to
+        ``n_init`` times as much). An iteration costs a few passes with two linear experts and
+        thousands with ten multinomial experts of ten classes, so this, with ``max_iter``, bounds
+        every start to seconds at the largest sizes the library is benchmarked on (10,000 rows,
+        20 features, 10 experts; ``benchmarks/README.md``). A start that reaches it says so in a
+        ``ConvergenceWarning``; ``None``: no bound.
     tol : float, default=1e-10
         Stop when the last increase of the objective, and its Aitken extrapolation, are below
         ``tol`` per sample (for binomial counts, not below the objective's rounding, which grows
