@@ -11,6 +11,7 @@ sensible number of experts).
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -182,3 +183,38 @@ def check_not_subnormal(arr: np.ndarray, name: str) -> None:
             f"{tiny:.3g}, the smallest normal float): they carry too few digits to fit; "
             "rescale it (multiply by a power of ten)"
         )
+
+
+#: Characters of a library's message kept when it is raised again with a name in front (some
+#: quote the whole array).
+QUOTED_CHARS = 200
+
+
+def renamed(err: Exception, name: str) -> Exception:
+    """``err`` again, of the same type, its text (cut to :data:`QUOTED_CHARS`) after
+    ``"{name} is not valid input: "``."""
+    text = str(err)
+    if len(text) > QUOTED_CHARS:
+        text = text[:QUOTED_CHARS] + " ..."
+    return type(err)(f"{name} is not valid input: {text}")
+
+
+def named(check, name: str):
+    """Call ``check()``; a ``ValueError``/``TypeError`` whose message does not name ``name`` is
+    raised again with it in front (:func:`renamed`: numpy's and scikit-learn's conversion errors
+    do not name their input).
+
+    Examples
+    --------
+    >>> try:
+    ...     named(lambda: np.asarray([["a"]], dtype=float), "gate_X")
+    ... except ValueError as err:
+    ...     print(str(err)[:33])
+    gate_X is not valid input: could
+    """
+    try:
+        return check()
+    except (ValueError, TypeError) as err:
+        if re.search(rf"\b{re.escape(name)}\b", str(err)):
+            raise
+        raise renamed(err, name) from err

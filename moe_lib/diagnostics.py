@@ -92,17 +92,24 @@ def saturation_messages(
     "an expert's log-odds reach 60: "
     """
     gate_rows, expert_rows = (None, None) if outlying is None else outlying
+    base: list[float] = []  # (the log-likelihood at params, computed once if a bar is crossed)
+
+    def finite_maximum(gate: bool) -> bool:
+        """The ray test, for maximum-likelihood fits only (a penalty bends the ray)."""
+        if alpha != 0:
+            return False
+        base[:] = base or [log_likelihood(family, data, params)]
+        return _falls_along_ray(family, data, params, base[0], gate)
+
     msgs = gate_saturation_messages(data, params, gate_rows)
-    if msgs and alpha == 0 and _falls_along_ray(family, data, params, gate=True):
+    if msgs and finite_maximum(gate=True):
         msgs = []
-    if family.penalized and not (
-        alpha == 0 and _falls_along_ray(family, data, params, gate=False)
-    ):
+    if family.penalized:
         scores = np.abs(np.einsum("ip,k...p->ik...", data.X, params.coef))
         if expert_rows is not None:
             scores[expert_rows] = 0.0
         eta = float(np.max(scores, initial=0.0))
-        if eta > SATURATION_LOGODDS:
+        if eta > SATURATION_LOGODDS and not finite_maximum(gate=False):
             msgs.append(
                 f"an expert's log-odds reach {eta:.3g}: its coefficients appear to diverge (its "
                 "data look separable); use alpha > 0"
@@ -112,14 +119,16 @@ def saturation_messages(
     return msgs
 
 
-def _falls_along_ray(family: ExpertFamily, data: MoEData, params: MoEParams, gate: bool) -> bool:
-    """Whether the log-likelihood falls, beyond its rounding, when the gate's (or the experts')
-    coefficients are scaled by :data:`RAY_SCALE`: large scores are then those of a finite
-    maximum (a steep gate, say), not of a run-off, along which it rises or stays flat."""
+def _falls_along_ray(
+    family: ExpertFamily, data: MoEData, params: MoEParams, base: float, gate: bool
+) -> bool:
+    """Whether the log-likelihood, ``base`` at ``params``, falls beyond its rounding when the
+    gate's (or the experts') coefficients are scaled by :data:`RAY_SCALE`: large scores are then
+    those of a finite maximum (a steep gate, say), not of a run-off, along which it rises or
+    stays flat."""
     s = RAY_SCALE
     scaled = (MoEParams(params.gate * s, params.coef, params.sigma) if gate
               else MoEParams(params.gate, params.coef * s, params.sigma))
-    base = log_likelihood(family, data, params)
     drop = max(1e-9 * (1.0 + abs(base)), data.objective_rounding)
     return log_likelihood(family, data, scaled) < base - drop
 

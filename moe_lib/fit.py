@@ -206,8 +206,8 @@ def run(
         params = scaling.to_std(init_params) if exact else init_params
         resp, _ = e_step(family, work, params)
         symmetric_start = bool(identical_experts_message(init_params))
-    trace = Trace(family, scaling if exact else None, record_path, init_params,
-                  data.objective_rounding)
+    rounding = data.objective_rounding  # (an O(n) sum for counts: once per run)
+    trace = Trace(family, scaling if exact else None, record_path, init_params, rounding)
     watch = RunoffWatch(alpha)
     # The inner solves' factorised Hessians, carried from one EM iteration to the next.
     solver_state: dict = {}
@@ -250,12 +250,11 @@ def run(
             if runoff:
                 messages.append(runoff)
                 break
-        if tol is not None and has_converged(trace.objs, tol, data.n_samples,
-                                             data.objective_rounding):
+        if tol is not None and has_converged(trace.objs, tol, data.n_samples, rounding):
             gain = 0.0 if exact else _em_step_gain(family, data, std, scaling, params, resp,
                                                    alpha, obj)
             # (Steps too small, not a stationary point.)
-            if gain > 10.0 * max(tol * data.n_samples, data.objective_rounding):
+            if gain > 10.0 * max(tol * data.n_samples, rounding):
                 messages.append(
                     f"{algorithm} stopped raising the objective at iteration {t + 1} short of a "
                     f"stationary point (an exact EM step from there would still add "

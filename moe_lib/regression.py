@@ -262,7 +262,8 @@ class LogisticRegressions(Problem):
         super().__init__()
         self.X, self.alpha, self.mask = X, float(alpha), np.asarray(mask, dtype=float)
         self.K, self.p = weights.shape[1], X.shape[1]
-        self.WY = weights * (y[:, None] if y.ndim == 1 else y)
+        Y = y[:, None] if y.ndim == 1 else y
+        self.WY = weights * Y
         self.WM = weights * trials[:, None]
         # Per unit of weight and trial (Bernoulli labels: the weights' sums): a row's gradient
         # (y - m p) x grows with its count m. Counts are per unit of information at the pooled
@@ -271,7 +272,7 @@ class LogisticRegressions(Problem):
         total = column_sum(self.WM)
         self.WF = None  # (counts: the weighted failures, m - y, exact)
         if np.any(trials != 1.0):
-            self.WF = weights * (trials[:, None] - (y[:, None] if y.ndim == 1 else y))
+            self.WF = weights * (trials[:, None] - Y)
             rate = column_sum(self.WY) / total
             total = total * np.maximum(np.minimum(4.0 * rate * (1.0 - rate), 1.0), 1.0 / total)
         self.scale = 1.0 / total

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from moe_lib._linalg import logsumexp
+from moe_lib._validation import named, renamed
 from moe_lib.experts import ExpertFamily
 from moe_lib.fit import ALGORITHMS, MAX_ITER, MAX_PASSES, fit_moe
 from moe_lib.gate import gate_log_proba
@@ -47,8 +48,6 @@ def check_2d(A, name: str) -> None:
 
 #: A message that already names the input it is about.
 _NAMES_INPUT = re.compile(r"\b(X|y)\b")
-#: Characters of scikit-learn's message kept (some quote the whole array).
-_QUOTED_CHARS = 200
 
 
 def validate_inputs(estimator: BaseEstimator, X, y="no_validation", **kwargs):
@@ -78,33 +77,7 @@ def validate_inputs(estimator: BaseEstimator, X, y="no_validation", **kwargs):
             check_array(X, dtype=float, input_name="X")
         except (ValueError, TypeError):
             culprit = "X"
-        text = str(err)
-        if len(text) > _QUOTED_CHARS:
-            text = text[:_QUOTED_CHARS] + " ..."
-        raise type(err)(f"{culprit} is not valid input: {text}") from err
-
-
-def named(check, name: str):
-    """Call ``check()``; a ``ValueError``/``TypeError`` whose message does not name ``name`` is
-    raised again with it in front (numpy's and scikit-learn's conversion errors do not).
-
-    Examples
-    --------
-    >>> try:
-    ...     named(lambda: np.asarray([["a"]], dtype=float), "gate_X")
-    ... except ValueError as err:
-    ...     print(str(err)[:33])
-    gate_X is not valid input: could
-    """
-    try:
-        return check()
-    except (ValueError, TypeError) as err:
-        if re.search(rf"\b{re.escape(name)}\b", str(err)):
-            raise
-        text = str(err)
-        if len(text) > _QUOTED_CHARS:
-            text = text[:_QUOTED_CHARS] + " ..."
-        raise type(err)(f"{name} is not valid input: {text}") from err
+        raise renamed(err, culprit) from err
 
 
 def check_lengths(X, y) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from moe_lib._validation import named
 from moe_lib.estimators._base import (
     BaseMixtureOfExperts,
     check_2d,
     check_lengths,
-    named,
     validate_inputs,
 )
 from moe_lib.experts import LinearExperts

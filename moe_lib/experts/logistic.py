@@ -7,6 +7,7 @@ from scipy.special import expit, gammaln
 
 from moe_lib._linalg import lambda_max, softplus
 from moe_lib._problem import design_of
+from moe_lib._validation import named
 from moe_lib.experts._base import ExpertFamily, reproduced_labels
 from moe_lib.params import MoEData
 from moe_lib.regression import fit_weighted_logistic
@@ -71,10 +72,7 @@ class LogisticExperts(ExpertFamily):
         if y.dtype.kind not in "biuf":
             raise TypeError(f"y must hold numeric counts for binomial experts, got {y.dtype}")
         y = y.astype(float)
-        try:
-            m = np.asarray(n_trials)
-        except ValueError as err:  # (ragged)
-            raise ValueError(f"n_trials is not valid input: {err}") from err
+        m = named(lambda: np.asarray(n_trials), "n_trials")  # (ragged: numpy's own message)
         if m.dtype.kind not in "biuf":
             raise TypeError(
                 f"n_trials must hold numbers (binomial trial counts), got {m.dtype} values"
